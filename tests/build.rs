@@ -26,25 +26,40 @@ fn main() {
     };
     let mut out = String::new();
     out.push_str("/// (component name, JSON Schema of its generated Rust type)\npub fn component_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> {\n    vec![\n");
-    if let Some(schemas) = spec.doc.pointer("/components/schemas").and_then(Value::as_object) {
+    if let Some(schemas) = spec
+        .doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+    {
         for (name, schema) in schemas {
             if schema.get("x-koodrive-replaced-by").is_some() {
                 continue;
             }
             let ty = name.to_upper_camel_case();
-            writeln!(out, "        ({name:?}, schemars::schema_for!(koodrive_api::types::{ty})),").unwrap();
+            writeln!(
+                out,
+                "        ({name:?}, schemars::schema_for!(koodrive_api::types::{ty})),"
+            )
+            .unwrap();
         }
     }
     out.push_str("    ]\n}\n\n");
     out.push_str("/// (operationId, decode a response body, round-trip a request body)\npub fn operations() -> Vec<(&'static str, Option<Decode>, Option<RoundTrip>)> {\n    vec![\n");
     for (_, _, op, _) in spec.operations() {
-        let id = op.get("operationId").and_then(Value::as_str).unwrap_or_default();
+        let id = op
+            .get("operationId")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let response = koodrive_codegen::surface::success_schema(&spec, op)
             .filter(|(media, _)| media.contains("json"))
             .and_then(|(_, s)| type_of(s));
         let body = koodrive_codegen::surface::request_schema(&spec, op).and_then(type_of);
-        let decode = response.map_or("None".to_owned(), |t| format!("Some(decode::<koodrive_api::types::{t}>)"));
-        let round = body.map_or("None".to_owned(), |t| format!("Some(round_trip::<koodrive_api::types::{t}>)"));
+        let decode = response.map_or("None".to_owned(), |t| {
+            format!("Some(decode::<koodrive_api::types::{t}>)")
+        });
+        let round = body.map_or("None".to_owned(), |t| {
+            format!("Some(round_trip::<koodrive_api::types::{t}>)")
+        });
         writeln!(out, "        ({id:?}, {decode}, {round}),").unwrap();
     }
     out.push_str("    ]\n}\n");

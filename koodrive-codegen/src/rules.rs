@@ -358,6 +358,13 @@ fn responses(spec: &Spec, op: &Value, ptr: &str, id: Option<&str>, d: &mut Vec<D
         envelope_check(spec, schema, envelope, &sptr, id, d);
         let mut visited = BTreeSet::new();
         closed_enums(spec, schema, &sptr, id, &mut visited, d);
+        if op.get("x-koodrive-incomplete").is_some() && !keeps_unknown_fields(spec, schema) {
+            d.push(
+                Diagnostic::error("incomplete-open", sptr.clone(), "the operation is marked incomplete, but its success schema drops unknown fields".to_owned())
+                    .op(id)
+                    .help("set `additionalProperties: {}` on the success schema: typify then keeps unknown fields in `extra`"),
+            );
+        }
     }
 }
 
@@ -409,6 +416,18 @@ fn envelope_check(
     }
 }
 
+/// True when the schema (or a member of its allOf) has `additionalProperties: {}`.
+fn keeps_unknown_fields(spec: &Spec, schema: &Value) -> bool {
+    let schema = spec.deref(schema);
+    let open = schema
+        .get("additionalProperties")
+        .is_some_and(|a| a.as_object().is_some_and(|m| m.is_empty()));
+    open || schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .is_some_and(|members| members.iter().any(|m| keeps_unknown_fields(spec, m)))
+}
+
 /// Walk a response schema (through refs) looking for `enum`.
 fn closed_enums(
     spec: &Spec,
@@ -425,6 +444,15 @@ fn closed_enums(
             }
         }
         return;
+    }
+    for key in ["minLength", "maxLength", "pattern"] {
+        if schema.get(key).is_some() {
+            d.push(
+                Diagnostic::error("constraint-in-response", format!("{ptr}/{key}"), format!("a response string carries `{key}`"))
+                    .op(id)
+                    .help("the generated type would reject a longer or different value from the server: state the documented limit in the description instead"),
+            );
+        }
     }
     if schema.get("enum").is_some() {
         d.push(

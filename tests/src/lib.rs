@@ -18,8 +18,11 @@ fn decode<T: DeserializeOwned>(text: &str) -> Result<(), String> {
         .map_err(|e| format!("at {}: {}", e.path(), e.inner()))
 }
 
-fn round_trip<T: DeserializeOwned + Serialize>(v: &serde_json::Value) -> Result<serde_json::Value, String> {
-    let t: T = serde_path_to_error::deserialize(v).map_err(|e| format!("at {}: {}", e.path(), e.inner()))?;
+fn round_trip<T: DeserializeOwned + Serialize>(
+    v: &serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    let t: T = serde_path_to_error::deserialize(v)
+        .map_err(|e| format!("at {}: {}", e.path(), e.inner()))?;
     serde_json::to_value(&t).map_err(|e| e.to_string())
 }
 
@@ -27,7 +30,10 @@ include!(concat!(env!("OUT_DIR"), "/registry.rs"));
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The checked-in spec, loaded.

@@ -11,9 +11,13 @@ fn the_bundle_parses_and_round_trips() {
     assert_eq!(value, spec.doc);
     let parsed: openapiv3::OpenAPI = serde_json::from_str(&text).unwrap();
     assert_eq!(parsed.openapi, "3.0.3");
-    assert_eq!(parsed.paths.paths.len(), spec.doc["paths"].as_object().unwrap().len());
+    assert_eq!(
+        parsed.paths.paths.len(),
+        spec.doc["paths"].as_object().unwrap().len()
+    );
     // openapiv3 → JSON → openapiv3 is stable.
-    let again: openapiv3::OpenAPI = serde_json::from_value(serde_json::to_value(&parsed).unwrap()).unwrap();
+    let again: openapiv3::OpenAPI =
+        serde_json::from_value(serde_json::to_value(&parsed).unwrap()).unwrap();
     assert_eq!(parsed, again);
 }
 

@@ -22,11 +22,14 @@ fn unescape(segment: &str) -> String {
 /// Set (or, with null, remove) the value at a JSON pointer whose parent exists.
 fn set(doc: &mut Value, pointer: &str, value: Value) {
     let (parent, last) = pointer.rsplit_once('/').unwrap();
-    let target = doc.pointer_mut(parent).unwrap_or_else(|| panic!("no parent for {pointer}"));
+    let target = doc
+        .pointer_mut(parent)
+        .unwrap_or_else(|| panic!("no parent for {pointer}"));
     let key = unescape(last);
     match (target, value) {
         (Value::Object(m), Value::Null) => {
-            m.remove(&key).unwrap_or_else(|| panic!("nothing to remove at {pointer}"));
+            m.remove(&key)
+                .unwrap_or_else(|| panic!("nothing to remove at {pointer}"));
         }
         (Value::Object(m), v) => {
             m.insert(key, v);
@@ -47,10 +50,18 @@ fn materialise(name: &str, case: &Value) -> PathBuf {
             set(&mut doc, pointer, value.clone());
         }
     }
-    std::fs::write(dir.join("spec/openapi.yaml"), serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("spec/openapi.yaml"),
+        serde_json::to_string_pretty(&doc).unwrap(),
+    )
+    .unwrap();
     if let Some(parts) = case.get("parts").and_then(Value::as_object) {
         for (file, content) in parts {
-            std::fs::write(dir.join("spec/parts").join(file), serde_json::to_string_pretty(content).unwrap()).unwrap();
+            std::fs::write(
+                dir.join("spec/parts").join(file),
+                serde_json::to_string_pretty(content).unwrap(),
+            )
+            .unwrap();
         }
     }
     dir
@@ -88,11 +99,22 @@ fn every_broken_spec_is_rejected_by_its_rule_at_its_pointer() {
         let pointer = expect["pointer"].as_str().unwrap();
         let file = format!("spec/{}", expect["file"].as_str().unwrap());
         let report = report_for(&materialise(&name, &case));
-        assert!(report.has_errors(), "{name}: accepted, but must be rejected by {rule}");
-        let hit = report.diagnostics.iter().find(|d| d.rule == rule && d.pointer == pointer);
-        let hit = hit.unwrap_or_else(|| panic!("{name}: no `{rule}` diagnostic at {pointer}; got:\n{report}"));
+        assert!(
+            report.has_errors(),
+            "{name}: accepted, but must be rejected by {rule}"
+        );
+        let hit = report
+            .diagnostics
+            .iter()
+            .find(|d| d.rule == rule && d.pointer == pointer);
+        let hit = hit.unwrap_or_else(|| {
+            panic!("{name}: no `{rule}` diagnostic at {pointer}; got:\n{report}")
+        });
         assert_eq!(hit.file, file, "{name}: wrong file");
-        assert!(!hit.help.is_empty(), "{name}: the diagnostic says how to fix it");
+        assert!(
+            !hit.help.is_empty(),
+            "{name}: the diagnostic says how to fix it"
+        );
         // The display names the file, the pointer and the operation (when there is one).
         let shown = hit.to_string();
         assert!(shown.contains(&format!("{file}#{pointer}")), "{shown}");
@@ -103,8 +125,15 @@ fn every_broken_spec_is_rejected_by_its_rule_at_its_pointer() {
         cases += 1;
     }
     assert!(cases >= 12, "only {cases} broken specs");
-    let missing: Vec<_> = RULES.iter().map(|(r, _)| *r).filter(|r| !covered.contains(*r)).collect();
-    assert!(missing.is_empty(), "house rules without a broken-spec case: {missing:?}");
+    let missing: Vec<_> = RULES
+        .iter()
+        .map(|(r, _)| *r)
+        .filter(|r| !covered.contains(*r))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "house rules without a broken-spec case: {missing:?}"
+    );
 }
 
 #[test]
@@ -118,6 +147,10 @@ fn all_problems_are_reported_together() {
     .unwrap();
     let report = report_for(&materialise("several", &case));
     let rules: BTreeSet<_> = report.diagnostics.iter().map(|d| d.rule).collect();
-    assert_eq!(rules, BTreeSet::from(["operation-summary", "operation-doc-url", "unused-component"]), "{report}");
+    assert_eq!(
+        rules,
+        BTreeSet::from(["operation-summary", "operation-doc-url", "unused-component"]),
+        "{report}"
+    );
     assert_eq!(report.error_count(), 3);
 }

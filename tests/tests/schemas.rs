@@ -43,7 +43,9 @@ fn instance_type(s: &SchemaObject) -> Option<String> {
 
 /// The JSON type a generated Rust type's schema describes, unwrapping Option and refs.
 fn rust_type(root: &RootSchema, schema: &Schema) -> String {
-    let Schema::Object(obj) = schema else { return "any".into() };
+    let Schema::Object(obj) = schema else {
+        return "any".into();
+    };
     if let Some(r) = &obj.reference {
         let name = r.rsplit('/').next().unwrap();
         return match root.definitions.get(name) {
@@ -59,7 +61,10 @@ fn rust_type(root: &RootSchema, schema: &Schema) -> String {
     }
     if let Some(sub) = &obj.subschemas {
         // Option<T> of a referenced type: anyOf [T, null]; a one-element allOf wraps a ref.
-        for list in [&sub.any_of, &sub.all_of, &sub.one_of].into_iter().flatten() {
+        for list in [&sub.any_of, &sub.all_of, &sub.one_of]
+            .into_iter()
+            .flatten()
+        {
             let types: Vec<String> = list
                 .iter()
                 .map(|s| rust_type(root, s))
@@ -74,7 +79,10 @@ fn rust_type(root: &RootSchema, schema: &Schema) -> String {
 }
 
 /// The properties and required names of a schema, merging `allOf` members (as typify does).
-fn flatten<'a>(spec: &'a koodrive_codegen::Spec, schema: &'a Value) -> (BTreeMap<&'a str, &'a Value>, BTreeSet<&'a str>) {
+fn flatten<'a>(
+    spec: &'a koodrive_codegen::Spec,
+    schema: &'a Value,
+) -> (BTreeMap<&'a str, &'a Value>, BTreeSet<&'a str>) {
     let schema = spec.deref(schema);
     let mut props = BTreeMap::new();
     let mut required = BTreeSet::new();
@@ -84,7 +92,12 @@ fn flatten<'a>(spec: &'a koodrive_codegen::Spec, schema: &'a Value) -> (BTreeMap
     if let Some(r) = schema.get("required").and_then(Value::as_array) {
         required.extend(r.iter().filter_map(Value::as_str));
     }
-    for member in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+    for member in schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let (p, r) = flatten(spec, member);
         props.extend(p);
         required.extend(r);
@@ -95,7 +108,11 @@ fn flatten<'a>(spec: &'a koodrive_codegen::Spec, schema: &'a Value) -> (BTreeMap
 #[test]
 fn generated_types_keep_every_field_with_its_type_and_required_flag() {
     let spec = koodrive_tests::spec();
-    let schemas = spec.doc.pointer("/components/schemas").and_then(Value::as_object).unwrap();
+    let schemas = spec
+        .doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .unwrap();
     let mut checked = 0;
     let mut problems = Vec::new();
     for (name, root) in koodrive_tests::component_schemas() {
@@ -103,46 +120,66 @@ fn generated_types_keep_every_field_with_its_type_and_required_flag() {
         if props.is_empty() {
             continue;
         }
-        let generated = root.schema.object.as_ref().unwrap_or_else(|| panic!("{name}: generated type is not an object"));
+        let generated = root
+            .schema
+            .object
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: generated type is not an object"));
         let spec_names: BTreeSet<&str> = props.keys().copied().collect();
         let rust_names: BTreeSet<&str> = generated.properties.keys().map(String::as_str).collect();
         if spec_names != rust_names {
-            problems.push(format!("{name}: properties differ: spec {spec_names:?}, rust {rust_names:?}"));
+            problems.push(format!(
+                "{name}: properties differ: spec {spec_names:?}, rust {rust_names:?}"
+            ));
             continue;
         }
         let rust_required: BTreeSet<&str> = generated.required.iter().map(String::as_str).collect();
         if spec_required != rust_required {
-            problems.push(format!("{name}: required differs: spec {spec_required:?}, rust {rust_required:?}"));
+            problems.push(format!(
+                "{name}: required differs: spec {spec_required:?}, rust {rust_required:?}"
+            ));
         }
         for (prop, schema) in &props {
             let want = spec_type(&spec, schema);
             let got = rust_type(&root, &generated.properties[*prop]);
-            let compatible = want == got || want == "any" || (want.starts_with("ref:") && got != "null");
+            let compatible =
+                want == got || want == "any" || (want.starts_with("ref:") && got != "null");
             if !compatible {
                 problems.push(format!("{name}.{prop}: spec type {want}, generated {got}"));
             }
             if want == "array" {
-                let items = schema.get("items").map(|i| spec_type(&spec, i)).unwrap_or_else(|| "any".into());
+                let items = schema
+                    .get("items")
+                    .map(|i| spec_type(&spec, i))
+                    .unwrap_or_else(|| "any".into());
                 let rust_items = match &generated.properties[*prop] {
-                    Schema::Object(o) => o
-                        .array
-                        .as_ref()
-                        .and_then(|a| a.items.as_ref())
-                        .and_then(|i| match i {
-                            SingleOrVec::Single(s) => Some(rust_type(&root, s)),
-                            SingleOrVec::Vec(_) => None,
-                        }),
+                    Schema::Object(o) => {
+                        o.array
+                            .as_ref()
+                            .and_then(|a| a.items.as_ref())
+                            .and_then(|i| match i {
+                                SingleOrVec::Single(s) => Some(rust_type(&root, s)),
+                                SingleOrVec::Vec(_) => None,
+                            })
+                    }
                     _ => None,
                 };
                 if let Some(rust_items) = rust_items {
                     if items != rust_items && items != "any" && !items.starts_with("ref:") {
-                        problems.push(format!("{name}.{prop}[]: spec items {items}, generated {rust_items}"));
+                        problems.push(format!(
+                            "{name}.{prop}[]: spec items {items}, generated {rust_items}"
+                        ));
                     }
                 }
             }
         }
         checked += 1;
     }
-    assert!(problems.is_empty(), "{} mismatches:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} mismatches:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
     assert!(checked > 10, "only {checked} object schemas compared");
 }
