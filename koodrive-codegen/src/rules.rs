@@ -438,10 +438,10 @@ fn closed_enums(
     d: &mut Vec<Diagnostic>,
 ) {
     if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
-        if visited.insert(r.to_owned()) {
-            if let Some(target) = spec.resolve_ref(r) {
-                closed_enums(spec, target, r.trim_start_matches('#'), id, visited, d);
-            }
+        if visited.insert(r.to_owned())
+            && let Some(target) = spec.resolve_ref(r)
+        {
+            closed_enums(spec, target, r.trim_start_matches('#'), id, visited, d);
         }
         return;
     }
@@ -521,20 +521,20 @@ fn path_params(
         .flatten();
     for p in params {
         let p = spec.deref(p);
-        if p.get("in").and_then(Value::as_str) == Some("path") {
-            if let Some(name) = p.get("name").and_then(Value::as_str) {
-                declared.insert(name.to_owned());
-                if p.get("required").and_then(Value::as_bool) != Some(true) {
-                    d.push(
-                        Diagnostic::error(
-                            "path-params-match",
-                            format!("{ptr}/parameters"),
-                            format!("path parameter `{name}` is not `required: true`"),
-                        )
-                        .op(id)
-                        .help("OpenAPI requires path parameters to be required"),
-                    );
-                }
+        if p.get("in").and_then(Value::as_str) == Some("path")
+            && let Some(name) = p.get("name").and_then(Value::as_str)
+        {
+            declared.insert(name.to_owned());
+            if p.get("required").and_then(Value::as_bool) != Some(true) {
+                d.push(
+                    Diagnostic::error(
+                        "path-params-match",
+                        format!("{ptr}/parameters"),
+                        format!("path parameter `{name}` is not `required: true`"),
+                    )
+                    .op(id)
+                    .help("OpenAPI requires path parameters to be required"),
+                );
             }
         }
     }
@@ -575,33 +575,33 @@ fn extensions(op: &Value, ptr: &str, id: Option<&str>, d: &mut Vec<Diagnostic>) 
         "x-koodrive-incomplete",
         "x-koodrive-doc-id",
     ] {
-        if let Some(v) = op.get(key) {
-            if !v.is_string() {
-                d.push(bad(
-                    key,
-                    format!("`{key}` must be a string"),
-                    "write the note as one string",
-                ));
-            }
-        }
-    }
-    if let Some(v) = op.get("x-koodrive-idempotent") {
-        if !v.is_boolean() {
+        if let Some(v) = op.get(key)
+            && !v.is_string()
+        {
             d.push(bad(
-                "x-koodrive-idempotent",
-                "`x-koodrive-idempotent` must be a boolean".into(),
-                "write `true` or remove it",
+                key,
+                format!("`{key}` must be a string"),
+                "write the note as one string",
             ));
         }
     }
-    if let Some(v) = op.get("x-koodrive-envelope") {
-        if !v.as_str().is_some_and(|s| SUCCESS_ENVELOPES.contains(&s)) {
-            d.push(bad(
-                "x-koodrive-envelope",
-                format!("unknown envelope {v}"),
-                "use `ai` or `transcode`",
-            ));
-        }
+    if let Some(v) = op.get("x-koodrive-idempotent")
+        && !v.is_boolean()
+    {
+        d.push(bad(
+            "x-koodrive-idempotent",
+            "`x-koodrive-idempotent` must be a boolean".into(),
+            "write `true` or remove it",
+        ));
+    }
+    if let Some(v) = op.get("x-koodrive-envelope")
+        && !v.as_str().is_some_and(|s| SUCCESS_ENVELOPES.contains(&s))
+    {
+        d.push(bad(
+            "x-koodrive-envelope",
+            format!("unknown envelope {v}"),
+            "use `ai` or `transcode`",
+        ));
     }
     if let Some(p) = op.get("x-koodrive-pagination") {
         let style_ok = p
@@ -633,18 +633,18 @@ fn extensions(op: &Value, ptr: &str, id: Option<&str>, d: &mut Vec<Diagnostic>) 
 fn refs(spec: &Spec, v: &Value, ptr: &str, d: &mut Vec<Diagnostic>) {
     match v {
         Value::Object(m) => {
-            if let Some(r) = m.get("$ref").and_then(Value::as_str) {
-                if spec.resolve_ref(r).is_none() {
-                    d.push(
-                        Diagnostic::error(
-                            "ref-resolves",
-                            format!("{ptr}/$ref"),
-                            format!("`{r}` does not resolve"),
-                        )
-                        .op(operation_of(spec, ptr))
-                        .help("point at an existing component (check the spelling), or define it"),
-                    );
-                }
+            if let Some(r) = m.get("$ref").and_then(Value::as_str)
+                && spec.resolve_ref(r).is_none()
+            {
+                d.push(
+                    Diagnostic::error(
+                        "ref-resolves",
+                        format!("{ptr}/$ref"),
+                        format!("`{r}` does not resolve"),
+                    )
+                    .op(operation_of(spec, ptr))
+                    .help("point at an existing component (check the spelling), or define it"),
+                );
             }
             for (k, child) in m {
                 if !k.starts_with("x-") {

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::load::Spec;
 
 /// A short type name for a schema, as it appears in the generated client.
-fn type_name(spec: &Spec, schema: &Value) -> String {
+fn type_name(schema: &Value) -> String {
     if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
         return r.rsplit('/').next().unwrap_or(r).to_owned();
     }
@@ -26,10 +26,7 @@ fn type_name(spec: &Spec, schema: &Value) -> String {
         Some("boolean") => "bool".into(),
         Some("array") => format!(
             "Vec<{}>",
-            schema
-                .get("items")
-                .map(|i| type_name(spec, i))
-                .unwrap_or_default()
+            schema.get("items").map(type_name).unwrap_or_default()
         ),
         Some("object") | None => "object".into(),
         Some(other) => other.into(),
@@ -86,18 +83,15 @@ pub fn surface(spec: &Spec) -> String {
                 } else {
                     "?"
                 };
-                let ty = p
-                    .get("schema")
-                    .map(|s| type_name(spec, s))
-                    .unwrap_or_default();
+                let ty = p.get("schema").map(type_name).unwrap_or_default();
                 format!("{loc} {name}{req}: {ty}")
             })
             .collect();
         let body = request_schema(spec, op)
-            .map(|s| type_name(spec, s))
+            .map(type_name)
             .unwrap_or_else(|| "-".into());
         let response = match success_schema(spec, op) {
-            Some((media, s)) if media.contains("json") => type_name(spec, s),
+            Some((media, s)) if media.contains("json") => type_name(s),
             Some(_) => "ByteStream".into(),
             None => "()".into(),
         };

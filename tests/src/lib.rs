@@ -40,3 +40,7 @@ pub fn root() -> PathBuf {
 pub fn spec() -> koodrive_codegen::Spec {
     koodrive_codegen::Spec::load(&root().join("spec")).unwrap_or_else(|r| panic!("{r}"))
 }
+
+/// The README's usage example, compiled as a doctest so that it stays true.
+#[doc = include_str!("../../README.md")]
+pub mod readme {}

@@ -164,12 +164,14 @@ fn generated_types_keep_every_field_with_its_type_and_required_flag() {
                     }
                     _ => None,
                 };
-                if let Some(rust_items) = rust_items {
-                    if items != rust_items && items != "any" && !items.starts_with("ref:") {
-                        problems.push(format!(
-                            "{name}.{prop}[]: spec items {items}, generated {rust_items}"
-                        ));
-                    }
+                if let Some(rust_items) = rust_items
+                    && items != rust_items
+                    && items != "any"
+                    && !items.starts_with("ref:")
+                {
+                    problems.push(format!(
+                        "{name}.{prop}[]: spec items {items}, generated {rust_items}"
+                    ));
                 }
             }
         }
