@@ -5,6 +5,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use proc_macro2::TokenStream;
 use progenitor_impl::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle};
 use quote::quote;
 use serde_json::Value;
@@ -72,7 +73,10 @@ pub fn generate(spec: &Spec) -> Result<String, Diagnostic> {
     }));
     std::panic::set_hook(previous_hook);
     let tokens = match result {
-        Ok(Ok(tokens)) => tokens,
+        Ok(Ok(tokens)) => {
+            let extra = operations_module(spec);
+            quote!(#tokens #extra)
+        }
         Ok(Err(e)) => {
             return Err(Diagnostic::error(
                 "progenitor",
@@ -91,12 +95,223 @@ pub fn generate(spec: &Spec) -> Result<String, Diagnostic> {
                 .help("usually two success schemas, two error schemas or two body media types; run `cargo xtask validate`"));
         }
     };
-    let file: syn::File = syn::parse2(tokens).map_err(|e| {
+    let mut file: syn::File = syn::parse2(tokens).map_err(|e| {
         Diagnostic::error(
             "progenitor",
             "",
             format!("progenitor produced unparsable code: {e}"),
         )
     })?;
+    keep_conversion_reasons(&mut file);
     Ok(format!("{HEADER}\n{}", prettyplease::unparse(&file)))
+}
+
+/// The success type of an operation as the generated code names it.
+fn output_type(spec: &Spec, op: &Value) -> TokenStream {
+    use heck::ToUpperCamelCase;
+    match crate::surface::success_schema(spec, op) {
+        Some((media, schema)) if media.contains("json") => {
+            let name = match schema.get("$ref").and_then(Value::as_str) {
+                Some(r) => r.rsplit('/').next().unwrap_or(r).to_upper_camel_case(),
+                None => format!("{}Response", op["operationId"].as_str().unwrap_or_default())
+                    .to_upper_camel_case(),
+            };
+            let ident = quote::format_ident!("{}", name);
+            quote!(types::#ident)
+        }
+        Some(_) => quote!(ByteStream),
+        None => quote!(()),
+    }
+}
+
+/// Extra generated code, after progenitor's: static facts about every operation (from the
+/// spec's `x-koodrive-*` extensions) and an `Operation` impl for every request builder, which
+/// the hand-written layer (retries, pagination, typed errors) builds on.
+pub fn operations_module(spec: &Spec) -> TokenStream {
+    use heck::ToUpperCamelCase;
+    let mut metas = Vec::new();
+    let mut impls = Vec::new();
+    let mut ops = spec.operations();
+    ops.sort_by(|a, b| {
+        a.2["operationId"]
+            .as_str()
+            .cmp(&b.2["operationId"].as_str())
+    });
+    for (index, (path, method, op, _)) in ops.into_iter().enumerate() {
+        let id = op["operationId"].as_str().unwrap_or_default();
+        let method_upper = method.to_uppercase();
+        let idempotent = matches!(method, "get" | "put" | "delete" | "head" | "options")
+            || op.get("x-koodrive-idempotent").and_then(Value::as_bool) == Some(true);
+        let json =
+            crate::surface::success_schema(spec, op).is_some_and(|(m, _)| m.contains("json"));
+        let envelope = match (json, op.get("x-koodrive-envelope").and_then(Value::as_str)) {
+            (false, _) => quote!(Envelope::None),
+            (true, Some("ai")) => quote!(Envelope::Ai),
+            (true, Some("transcode")) => quote!(Envelope::Transcode),
+            (true, _) => quote!(Envelope::Standard),
+        };
+        let pagination = match op.get("x-koodrive-pagination") {
+            Some(p) => {
+                let style = match p["style"].as_str().unwrap_or_default() {
+                    "cursor" => quote!(PaginationStyle::Cursor),
+                    "body-cursor" => quote!(PaginationStyle::BodyCursor),
+                    "int-cursor" => quote!(PaginationStyle::IntCursor),
+                    "page-number" => quote!(PaginationStyle::PageNumber),
+                    _ => quote!(PaginationStyle::OffsetLimit),
+                };
+                let request = p["request"].as_str().unwrap_or_default();
+                let response = p["response"].as_str().unwrap_or_default();
+                let items = match p.get("items").and_then(Value::as_str) {
+                    Some(i) => quote!(Some(#i)),
+                    None => quote!(None),
+                };
+                quote!(Some(Pagination { style: #style, request: #request, response: #response, items: #items }))
+            }
+            None => quote!(None),
+        };
+        let mut security: Vec<String> = Vec::new();
+        match op.get("security").and_then(Value::as_array) {
+            Some(reqs) if !reqs.is_empty() => {
+                for req in reqs {
+                    let names: Vec<&String> = req
+                        .as_object()
+                        .map(|m| m.keys().collect())
+                        .unwrap_or_default();
+                    if names.is_empty() {
+                        security.push("none".into());
+                    }
+                    security.extend(names.into_iter().cloned());
+                }
+            }
+            _ => security.push("none".into()),
+        }
+        let fn_name = heck::ToSnakeCase::to_snake_case(id);
+        metas.push(quote! {
+            OperationMeta {
+                id: #id,
+                fn_name: #fn_name,
+                method: #method_upper,
+                path: #path,
+                idempotent: #idempotent,
+                envelope: #envelope,
+                pagination: #pagination,
+                security: &[#(#security),*],
+            }
+        });
+        let builder = quote::format_ident!("{}", id.to_upper_camel_case());
+        let output = output_type(spec, op);
+        let decode_path = if json {
+            quote! {
+                fn decode_error_path(body: &[u8]) -> Option<String> {
+                    crate::error::decode_error_path::<#output>(body)
+                }
+            }
+        } else {
+            quote!()
+        };
+        impls.push(quote! {
+            impl<'a> crate::operation::Operation for builder::#builder<'a> {
+                type Output = #output;
+                const META: &'static OperationMeta = &ALL[#index];
+                fn send_raw(
+                    self,
+                ) -> impl ::std::future::Future<Output = Result<ResponseValue<Self::Output>, Error<types::ErrorBody>>> + Send {
+                    self.send()
+                }
+                #decode_path
+            }
+        });
+    }
+    quote! {
+        /// Static facts about every operation, taken from the spec, sorted by operationId.
+        pub mod operations {
+            use super::{builder, types, ByteStream, Error, ResponseValue};
+            use crate::operation::{Envelope, OperationMeta, Pagination, PaginationStyle};
+
+            /// Every operation of the spec.
+            pub static ALL: &[OperationMeta] = &[#(#metas),*];
+
+            #(#impls)*
+        }
+    }
+}
+
+/// progenitor's builder setters turn a failed conversion into an error message that drops the
+/// reason (`.map_err(|_| "conversion to `TraceId` for x_traceid failed".to_string())`). This
+/// pass keeps it: `.map_err(|e| format!("conversion … failed: {e}"))`, with the bound
+/// `<V as TryInto<T>>::Error: Display` added to the setter.
+pub fn keep_conversion_reasons(file: &mut syn::File) {
+    use syn::visit_mut::VisitMut;
+
+    struct Pass {
+        changed: bool,
+    }
+
+    impl VisitMut for Pass {
+        fn visit_expr_method_call_mut(&mut self, call: &mut syn::ExprMethodCall) {
+            syn::visit_mut::visit_expr_method_call_mut(self, call);
+            if call.method != "map_err" || call.args.len() != 1 {
+                return;
+            }
+            let syn::Expr::Closure(closure) = &call.args[0] else {
+                return;
+            };
+            let underscore =
+                closure.inputs.len() == 1 && matches!(closure.inputs[0], syn::Pat::Wild(_));
+            let syn::Expr::MethodCall(inner) = &*closure.body else {
+                return;
+            };
+            let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(text),
+                ..
+            }) = &*inner.receiver
+            else {
+                return;
+            };
+            if !underscore
+                || inner.method != "to_string"
+                || !text.value().starts_with("conversion to")
+            {
+                return;
+            }
+            let message = format!("{}: {{}}", text.value());
+            call.args[0] = syn::parse_quote!(|e| format!(#message, e));
+            self.changed = true;
+        }
+
+        fn visit_impl_item_fn_mut(&mut self, f: &mut syn::ImplItemFn) {
+            let before = self.changed;
+            self.changed = false;
+            syn::visit_mut::visit_impl_item_fn_mut(self, f);
+            if self.changed
+                && let Some(where_clause) = &mut f.sig.generics.where_clause
+            {
+                let mut extra: Vec<syn::WherePredicate> = Vec::new();
+                for predicate in &where_clause.predicates {
+                    let syn::WherePredicate::Type(pt) = predicate else {
+                        continue;
+                    };
+                    for bound in &pt.bounds {
+                        let syn::TypeParamBound::Trait(tb) = bound else {
+                            continue;
+                        };
+                        if tb
+                            .path
+                            .segments
+                            .last()
+                            .is_some_and(|s| s.ident == "TryInto")
+                        {
+                            let ty = &pt.bounded_ty;
+                            let tr = &tb.path;
+                            extra.push(syn::parse_quote!(<#ty as #tr>::Error: std::fmt::Display));
+                        }
+                    }
+                }
+                where_clause.predicates.extend(extra);
+            }
+            self.changed = before || self.changed;
+        }
+    }
+
+    Pass { changed: false }.visit_file_mut(file);
 }

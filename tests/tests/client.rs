@@ -3,7 +3,7 @@
 
 use koodrive_api::hooks::ClientState;
 use koodrive_api::types;
-use koodrive_api::{Client, Error};
+use koodrive_api::{Client, RawError as Error};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
