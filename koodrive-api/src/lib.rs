@@ -16,6 +16,8 @@
 //! | [`error`] | [`Error`] and [`ErrorCode`] (every documented code) |
 //! | [`retry`] | [`RetryPolicy`]: jittered exponential backoff, idempotent operations only |
 //! | [`paginate`] | [`Paginate::pages`]: a `Stream` of pages for every list operation |
+//! | [`upload`] | [`Client::upload_file`] / [`Client::upload_reader`]: createFile, parts in parallel, completeFile |
+//! | [`download`] | [`Client::download_to`]: the download link, streamed to any `AsyncWrite` |
 //! | [`envelope`] | [`envelope::ResultCode`]: `code` decoded from an integer or a string |
 //!
 //! ```no_run
@@ -58,12 +60,14 @@
 
 pub mod auth;
 pub mod client;
+pub mod download;
 pub mod envelope;
 pub mod error;
 pub mod hooks;
 pub mod operation;
 pub mod paginate;
 pub mod retry;
+pub mod upload;
 
 /// The generated client (progenitor, from `spec/`). Never edit: change the spec instead.
 #[allow(missing_docs, clippy::all, unused_imports, dead_code)]
