@@ -20,6 +20,7 @@ pub const INTL_ENDPOINT: &str = "https://intl.myhuaweicloud-koodrive.com";
 pub struct ClientBuilder {
     base_url: String,
     connect_timeout: Duration,
+    read_timeout: Option<Duration>,
     timeout: Option<Duration>,
     user_agent: String,
     http: Option<reqwest::Client>,
@@ -35,6 +36,7 @@ impl ClientBuilder {
         ClientBuilder {
             base_url: base_url.into().trim_end_matches('/').to_owned(),
             connect_timeout: Duration::from_secs(10),
+            read_timeout: Some(Duration::from_secs(30)),
             timeout: Some(Duration::from_secs(60)),
             user_agent: format!("koodrive-rs/{}", env!("CARGO_PKG_VERSION")),
             http: None,
@@ -49,6 +51,13 @@ impl ClientBuilder {
     /// Connect timeout (default 10 s). Ignored with [`http_client`](Self::http_client).
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.connect_timeout = d;
+        self
+    }
+
+    /// Longest wait for the next bytes of a response (default 30 s; `None` for no limit).
+    /// Ignored with [`http_client`](Self::http_client).
+    pub fn read_timeout(mut self, d: Option<Duration>) -> Self {
+        self.read_timeout = d;
         self
     }
 
@@ -151,6 +160,9 @@ impl ClientBuilder {
                     .user_agent(self.user_agent);
                 if let Some(t) = self.timeout {
                     b = b.timeout(t);
+                }
+                if let Some(t) = self.read_timeout {
+                    b = b.read_timeout(t);
                 }
                 b.build()?
             }

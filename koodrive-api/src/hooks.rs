@@ -524,6 +524,19 @@ impl Client {
         let body = response.bytes().await?;
         let value: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
         let code = value.as_ref().and_then(|v| envelope_success(envelope, v));
+        // AI services say `message` where the others say `msg`.
+        let body = match (&value, envelope) {
+            (Some(v), Envelope::Ai)
+                if v.get("msg").is_none()
+                    && v.get("message").is_some()
+                    && code.is_some_and(|c| !c.0) =>
+            {
+                let mut v = v.clone();
+                v["msg"] = v["message"].clone();
+                serde_json::to_vec(&v).expect("JSON").into()
+            }
+            _ => body,
+        };
         if status.is_success() {
             return Ok(match code {
                 Some((false, c)) if retries_left && ErrorCode::from_code(c).is_transient() => {

@@ -4,7 +4,7 @@
 //! operation (taken from the spec: method, path, whether it is idempotent, its envelope and
 //! its pagination style) and an [`Operation`] impl for every request builder. On top of that,
 //! [`OperationExt::call`] sends a request and returns the decoded payload or one typed
-//! [`Error`](crate::Error).
+//! [`Error`].
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,7 @@
 //!
 //! The spec describes how each list operation pages (`x-koodrive-pagination`: the style,
 //! where the cursor goes, where the next one comes from); the generated
-//! [`OperationMeta`](crate::operation::OperationMeta) carries it. [`Paginate::pages`] turns a
+//! [`OperationMeta`] carries it. [`Paginate::pages`] turns a
 //! request builder into a `Stream` of pages: it sends the request as built, reads the next
 //! cursor from each page, and the client's `pre` hook writes it into the next request (query
 //! parameter or JSON body pointer). The caller never touches a cursor.

@@ -747,3 +747,190 @@ fn error_code_holds_every_documented_code() {
     }
     assert_eq!(ErrorCode::from_code(99), ErrorCode::Unknown(99));
 }
+
+// --- other envelopes, more retry and paging cases -------------------------------------------
+
+#[tokio::test]
+async fn the_ai_envelope_is_understood() {
+    let server = MockServer::start().await;
+    Mock::given(path("/koodrive/ose/v1/aisaas/picture/feature/extract"))
+        .respond_with(ok(
+            json!({"code": "0", "message": "", "success": true, "data": {"feature": [0.5]}}),
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/koodrive/ose/v1/aisaas/picture/feature/extract"))
+        .respond_with(ok(
+            json!({"code": "1001", "message": "picture too large", "success": false}),
+        ))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let client = token_client(&server);
+    let request: types::ExtractPictureFeatureRequest =
+        serde_json::from_value(json!({"fileUrl": "https://example.invalid/a.png"})).unwrap();
+    let ok = client
+        .extract_picture_feature()
+        .body(request.clone())
+        .call()
+        .await
+        .unwrap();
+    assert_eq!(ok.success, Some(true));
+    match client
+        .extract_picture_feature()
+        .body(request)
+        .call()
+        .await
+        .unwrap_err()
+    {
+        Error::Api {
+            code, msg, status, ..
+        } => {
+            assert_eq!(code, ErrorCode::Unknown(1001));
+            assert_eq!(msg.as_deref(), Some("picture too large"));
+            assert_eq!(status, 200);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_transcoding_envelope_is_understood() {
+    let server = MockServer::start().await;
+    Mock::given(path("/koodrive/ose/v1/files/media/transcode/address"))
+        .respond_with(ok(
+            json!({"code": 200, "msg": "ok", "address": "https://cdn.example.invalid/v.m3u8"}),
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/koodrive/ose/v1/files/media/transcode/address"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"error_code": "KD.0001", "error_msg": "no such file"})),
+        )
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let client = token_client(&server);
+    let request: types::MediaTranscodeAddressRequest =
+        serde_json::from_value(json!({"fileId": "F1"})).unwrap();
+    // Success carries code 200, not 0.
+    let address = client
+        .get_media_transcode_address()
+        .body(request.clone())
+        .call()
+        .await
+        .unwrap();
+    assert_eq!(
+        address.address.as_deref(),
+        Some("https://cdn.example.invalid/v.m3u8")
+    );
+    // Errors are {error_code, error_msg}: kept in the message, never a decode failure.
+    match client
+        .get_media_transcode_address()
+        .body(request)
+        .call()
+        .await
+        .unwrap_err()
+    {
+        Error::Api { msg, status, .. } => {
+            assert_eq!(status, 400);
+            assert_eq!(msg.as_deref(), Some("KD.0001: no such file"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_non_transient_code_is_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(path("/koodrive/ose/v1/message/unreadCount"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"code": 13000102, "msg": "Verify parameters failed."})),
+        )
+        .mount(&server)
+        .await;
+    let err = token_client(&server)
+        .get_unread_count()
+        .call()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::ParameterInvalid));
+    assert!(!err.is_retryable());
+    assert_eq!(requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn body_cursor_pages_write_the_cursor_into_the_body() {
+    use wiremock::matchers::body_partial_json;
+    let server = MockServer::start().await;
+    Mock::given(path("/koodrive/ose/v1/revision/listRevision"))
+        .and(body_partial_json(json!({"pageInfo": {"pageCursor": "p2"}})))
+        .respond_with(ok(
+            json!({"code": 0, "revisionList": [{"revisionId": "r3"}]}),
+        ))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/koodrive/ose/v1/revision/listRevision"))
+        .respond_with(ok(json!({"code": 0, "nextPageCursor": "p2", "revisionList": [{"revisionId": "r1"}, {"revisionId": "r2"}]})))
+        .with_priority(5)
+        .mount(&server)
+        .await;
+    let body: types::ListRevisionsRequest = serde_json::from_value(
+        json!({"containerId": "C1", "fileId": "F1", "pageInfo": {"pageSize": 2}}),
+    )
+    .unwrap();
+    let pages: Vec<_> = token_client(&server)
+        .list_revisions()
+        .body(body)
+        .pages()
+        .collect()
+        .await;
+    let counts: Vec<usize> = pages
+        .into_iter()
+        .map(|p| p.unwrap().revision_list.len())
+        .collect();
+    assert_eq!(counts, [2, 1]);
+    let sent: Vec<serde_json::Value> = requests(&server)
+        .await
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(
+        sent[1],
+        json!({"containerId": "C1", "fileId": "F1", "pageInfo": {"pageSize": 2, "pageCursor": "p2"}})
+    );
+}
+
+#[tokio::test]
+async fn a_slow_server_is_a_timeout() {
+    let server = MockServer::start().await;
+    Mock::given(path("/koodrive/ose/v1/message/unreadCount"))
+        .respond_with(ok(json!({"code": 0})).set_delay(Duration::from_millis(500)))
+        .mount(&server)
+        .await;
+    let client = Client::builder(server.uri())
+        .user_token("t", None::<&str>)
+        .timeout(Some(Duration::from_millis(100)))
+        .retry(RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    let err = client.get_unread_count().call().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                operation_id: "getUnreadCount",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
+}
