@@ -73,6 +73,78 @@ pub const RULES: &[(&str, &str)] = &[
         "koodrive-extension",
         "x-koodrive-* extensions have the documented shape",
     ),
+    (
+        "unknown-field",
+        "operations, parameters and schemas use only OpenAPI 3.0 keywords or x- extensions (catches typos)",
+    ),
+];
+
+const OPERATION_KEYS: &[&str] = &[
+    "tags",
+    "summary",
+    "description",
+    "externalDocs",
+    "operationId",
+    "parameters",
+    "requestBody",
+    "responses",
+    "callbacks",
+    "deprecated",
+    "security",
+    "servers",
+];
+const PARAMETER_KEYS: &[&str] = &[
+    "name",
+    "in",
+    "description",
+    "required",
+    "deprecated",
+    "allowEmptyValue",
+    "style",
+    "explode",
+    "allowReserved",
+    "schema",
+    "example",
+    "examples",
+    "content",
+];
+const SCHEMA_KEYS: &[&str] = &[
+    "$ref",
+    "title",
+    "multipleOf",
+    "maximum",
+    "exclusiveMaximum",
+    "minimum",
+    "exclusiveMinimum",
+    "maxLength",
+    "minLength",
+    "pattern",
+    "maxItems",
+    "minItems",
+    "uniqueItems",
+    "maxProperties",
+    "minProperties",
+    "required",
+    "enum",
+    "type",
+    "allOf",
+    "oneOf",
+    "anyOf",
+    "not",
+    "items",
+    "properties",
+    "additionalProperties",
+    "description",
+    "format",
+    "default",
+    "nullable",
+    "discriminator",
+    "readOnly",
+    "writeOnly",
+    "xml",
+    "externalDocs",
+    "example",
+    "deprecated",
 ];
 
 const SUCCESS_ENVELOPES: &[&str] = &["ai", "transcode"];
@@ -92,7 +164,138 @@ pub fn check(spec: &Spec) -> Vec<Diagnostic> {
     refs(spec, &spec.doc, "", &mut d);
     unused_components(spec, &mut d);
     closed_objects(&spec.doc, "", &mut d);
+    unknown_fields(spec, &mut d);
     d
+}
+
+fn unknown_keys(
+    obj: &Value,
+    allowed: &[&str],
+    ptr: &str,
+    what: &str,
+    id: Option<&str>,
+    d: &mut Vec<Diagnostic>,
+) {
+    let Some(map) = obj.as_object() else { return };
+    for key in map.keys() {
+        if !key.starts_with("x-") && !allowed.contains(&key.as_str()) {
+            d.push(
+                Diagnostic::error("unknown-field", format!("{ptr}/{}", escape(key)), format!("`{key}` is not an OpenAPI 3.0 {what} field"))
+                    .op(id)
+                    .help("fix the spelling, or prefix a custom field with `x-` (OpenAPI tools ignore unknown keys silently)"),
+            );
+        }
+    }
+}
+
+fn schema_keys(schema: &Value, ptr: &str, id: Option<&str>, d: &mut Vec<Diagnostic>) {
+    let Some(map) = schema.as_object() else {
+        return;
+    };
+    unknown_keys(schema, SCHEMA_KEYS, ptr, "schema", id, d);
+    if let Some(props) = map.get("properties").and_then(Value::as_object) {
+        for (name, p) in props {
+            schema_keys(p, &format!("{ptr}/properties/{}", escape(name)), id, d);
+        }
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(s) = map.get(key).filter(|s| s.is_object()) {
+            schema_keys(s, &format!("{ptr}/{key}"), id, d);
+        }
+    }
+    for key in ["allOf", "oneOf", "anyOf"] {
+        for (i, s) in map
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            schema_keys(s, &format!("{ptr}/{key}/{i}"), id, d);
+        }
+    }
+}
+
+fn parameter_keys(p: &Value, ptr: &str, id: Option<&str>, d: &mut Vec<Diagnostic>) {
+    if p.get("$ref").is_some() {
+        return;
+    }
+    unknown_keys(p, PARAMETER_KEYS, ptr, "parameter", id, d);
+    if let Some(s) = p.get("schema") {
+        schema_keys(s, &format!("{ptr}/schema"), id, d);
+    }
+}
+
+fn unknown_fields(spec: &Spec, d: &mut Vec<Diagnostic>) {
+    for (_, _, op, ptr) in spec.operations() {
+        let id = op.get("operationId").and_then(Value::as_str);
+        unknown_keys(op, OPERATION_KEYS, &ptr, "operation", id, d);
+        for (i, p) in op
+            .get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            parameter_keys(p, &format!("{ptr}/parameters/{i}"), id, d);
+        }
+        let media = |v: Option<&Value>| {
+            v.and_then(|v| v.get("content"))
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default()
+        };
+        for (m, mt) in media(op.get("requestBody")) {
+            if let Some(s) = mt.get("schema") {
+                schema_keys(
+                    s,
+                    &format!("{ptr}/requestBody/content/{}/schema", escape(&m)),
+                    id,
+                    d,
+                );
+            }
+        }
+        for (code, r) in op
+            .get("responses")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            for (m, mt) in media(Some(r)) {
+                if let Some(s) = mt.get("schema") {
+                    schema_keys(
+                        s,
+                        &format!("{ptr}/responses/{code}/content/{}/schema", escape(&m)),
+                        id,
+                        d,
+                    );
+                }
+            }
+        }
+    }
+    if let Some(schemas) = spec
+        .doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+    {
+        for (name, s) in schemas {
+            schema_keys(s, &format!("/components/schemas/{}", escape(name)), None, d);
+        }
+    }
+    if let Some(params) = spec
+        .doc
+        .pointer("/components/parameters")
+        .and_then(Value::as_object)
+    {
+        for (name, p) in params {
+            parameter_keys(
+                p,
+                &format!("/components/parameters/{}", escape(name)),
+                None,
+                d,
+            );
+        }
+    }
 }
 
 fn openapi_version(spec: &Spec, d: &mut Vec<Diagnostic>) {
