@@ -140,19 +140,7 @@ impl Client {
     }
 
     fn can_refresh(&self) -> bool {
-        self.inner.shared.auto_refresh
-            && matches!(
-                &*self
-                    .inner
-                    .shared
-                    .credentials
-                    .read()
-                    .expect("credentials lock"),
-                Credentials::UserToken {
-                    session_id: Some(_),
-                    ..
-                }
-            )
+        self.inner.shared.auto_refresh && self.user_session().is_some()
     }
 
     /// Set the Authorization (and app-auth) headers the operation accepts, from the client's
@@ -264,23 +252,9 @@ impl Client {
         Box::pin(self.refresh_session_token_inner())
     }
 
-    async fn refresh_session_token_inner(&self) -> Result<(), String> {
-        let before = match &*self
-            .inner
-            .shared
-            .credentials
-            .read()
-            .expect("credentials lock")
-        {
-            Credentials::UserToken {
-                token,
-                session_id: Some(_),
-            } => token.clone(),
-            _ => return Err("no user session to refresh (set a session id with the token)".into()),
-        };
-        let _guard = self.inner.shared.refresh_lock.lock().await;
-        // Someone else may have refreshed while we waited.
-        let (current, session) = match &*self
+    /// The user token and its session id, when the client holds both.
+    fn user_session(&self) -> Option<(auth::Secret, auth::Secret)> {
+        match &*self
             .inner
             .shared
             .credentials
@@ -290,9 +264,20 @@ impl Client {
             Credentials::UserToken {
                 token,
                 session_id: Some(s),
-            } => (token.clone(), s.clone()),
-            _ => return Err("the credentials changed during the refresh".into()),
-        };
+            } => Some((token.clone(), s.clone())),
+            _ => None,
+        }
+    }
+
+    async fn refresh_session_token_inner(&self) -> Result<(), String> {
+        let (before, _) = self
+            .user_session()
+            .ok_or("no user session to refresh (set a session id with the token)")?;
+        let _guard = self.inner.shared.refresh_lock.lock().await;
+        // Someone else may have refreshed while we waited.
+        let (current, session) = self
+            .user_session()
+            .ok_or("the credentials changed during the refresh")?;
         if current != before {
             return Ok(());
         }
