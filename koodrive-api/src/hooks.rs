@@ -132,11 +132,13 @@ impl Client {
         OperationMeta::by_fn_name(info.operation_id)
     }
 
-    /// Whether the user token is older than its sliding lifetime (with a one-minute margin).
+    /// Whether the user token is older than its sliding lifetime, less a margin (a minute, or
+    /// a tenth of the lifetime when that is shorter).
     fn token_expired(&self) -> bool {
         let shared = &self.inner.shared;
         let last = *shared.last_use.lock().expect("last-use lock");
-        last.is_some_and(|t| t.elapsed() + Duration::from_secs(60) >= shared.token_lifetime)
+        let margin = Duration::from_secs(60).min(shared.token_lifetime / 10);
+        last.is_some_and(|t| t.elapsed() + margin >= shared.token_lifetime)
     }
 
     fn can_refresh(&self) -> bool {

@@ -548,19 +548,34 @@ async fn an_idle_token_is_refreshed_before_the_call() {
         .respond_with(ok(json!({"code": 0})))
         .mount(&server)
         .await;
-    // A lifetime within the one-minute margin: the token counts as expired once used.
     let client = Client::builder(server.uri())
         .user_token("Bearer stale", Some("s"))
         .auto_refresh(true)
-        .token_lifetime(Duration::from_secs(30))
+        .token_lifetime(Duration::from_millis(300))
         .build()
         .unwrap();
     client.set_user_token("Bearer stale", None); // marks it as just used
+    // Within its lifetime the token is used as it is...
+    client.get_unread_count().call().await.unwrap();
+    // ...and once it has been idle for its lifetime, it is refreshed first.
+    tokio::time::sleep(Duration::from_millis(350)).await;
     client.get_unread_count().call().await.unwrap();
     let sent = requests(&server).await;
-    assert_eq!(sent[0].url.path(), "/koodrive/ose/v1/session/refresh");
+    let paths: Vec<&str> = sent.iter().map(|r| r.url.path()).collect();
     assert_eq!(
-        sent[1].headers.get("authorization").unwrap(),
+        paths,
+        [
+            "/koodrive/ose/v1/message/unreadCount",
+            "/koodrive/ose/v1/session/refresh",
+            "/koodrive/ose/v1/message/unreadCount"
+        ]
+    );
+    assert_eq!(
+        sent[0].headers.get("authorization").unwrap(),
+        "Bearer stale"
+    );
+    assert_eq!(
+        sent[2].headers.get("authorization").unwrap(),
         "Bearer fresh"
     );
 }

@@ -1,0 +1,103 @@
+//! The errors the emulator answers: always HTTP 4xx/5xx with the spec's `ErrorBody`
+//! (`{code, msg}`), never a fake success.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use koodrive_api::envelope::ResultCode;
+use koodrive_api::types;
+
+/// 13000102: parameter validation failed (a missing or malformed field).
+pub const PARAMETER_INVALID: i64 = 13000102;
+/// 13000301: the space does not exist.
+pub const SPACE_NOT_FOUND: i64 = 13000301;
+/// 13000309: the resource does not exist.
+pub const RESOURCE_NOT_FOUND: i64 = 13000309;
+/// 13000401: no such upload task.
+pub const UPLOAD_TASK_NOT_FOUND: i64 = 13000401;
+/// 13000402: the uploaded file failed the integrity check.
+pub const INTEGRITY_CHECK_FAILED: i64 = 13000402;
+/// 13000405: the file name is taken.
+pub const DUPLICATE_FILE_NAME: i64 = 13000405;
+/// 13000406: the operation is not possible on a folder.
+pub const NOT_ALLOWED_ON_FOLDER: i64 = 13000406;
+/// The code of an HTTP 401 (missing, unknown, expired or revoked token; wrong auth code).
+/// The KooDrive reference documents no code for it, so the emulator uses the status itself.
+pub const UNAUTHORIZED: i64 = 401;
+/// The code of an operation the emulator does not implement (HTTP 501): 13000101, the
+/// documented generic "Bad Request"; the message names the operation.
+pub const NOT_SUPPORTED: i64 = 13000101;
+
+/// An error response: an HTTP status and the `{code, msg}` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The KooDrive code.
+    pub code: i64,
+    /// The message.
+    pub msg: String,
+}
+
+impl ApiError {
+    /// Any error.
+    pub fn new(status: StatusCode, code: i64, msg: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            msg: msg.into(),
+        }
+    }
+
+    /// HTTP 400, 13000102.
+    pub fn invalid(msg: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, PARAMETER_INVALID, msg)
+    }
+
+    /// HTTP 400 with a documented code.
+    pub fn bad(code: i64, msg: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, msg)
+    }
+
+    /// HTTP 401.
+    pub fn unauthorized(msg: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, UNAUTHORIZED, msg)
+    }
+
+    /// HTTP 501 for an operation the emulator does not implement.
+    pub fn not_supported(operation: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            NOT_SUPPORTED,
+            format!("{operation} is not supported by the emulator"),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = types::ErrorBody {
+            code: ResultCode(self.code),
+            msg: Some(self.msg),
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// Decode a JSON request body into its generated type; a missing or malformed field is
+/// 13000102 with serde's description of it.
+pub fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid(format!("parameter validation failed: {e}")))
+}
+
+/// A required string field must not be empty.
+pub fn require(value: &str, name: &str) -> Result<(), ApiError> {
+    if value.trim().is_empty() {
+        Err(ApiError::invalid(format!(
+            "parameter validation failed: {name} is required"
+        )))
+    } else {
+        Ok(())
+    }
+}

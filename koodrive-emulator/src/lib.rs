@@ -1,0 +1,218 @@
+//! # koodrive-emulator
+//!
+//! A local, in-memory KooDrive on 127.0.0.1, for developing and testing against the SDK
+//! without an enterprise account (as Azurite is for Azure Storage). Request and response
+//! bodies are the generated types of `koodrive-api` (`koodrive_api::types`), so the emulator
+//! speaks the curated spec and cannot drift from it.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use koodrive_emulator::{Config, Emulator};
+//!
+//! let emulator = Emulator::start(Config::default()).await?;
+//! let client = koodrive_api::Client::builder(emulator.base_url())
+//!     .build()
+//!     .expect("a valid client configuration");
+//! // createSession with emulator.auth_code(), then work in emulator.container_id().
+//! # drop(client); Ok(()) }
+//! ```
+//!
+//! ## What it emulates
+//! - **Sessions**: createSession (with the configured auth code), refreshSession
+//!   (`x-session-id`; the expired token may come along), validateSession, logout. Tokens
+//!   (`Bearer <random>`) expire [`Config::token_lifetime`] after their last use; a missing,
+//!   unknown, expired or logged-out token is HTTP 401 `{code: 401, msg}`.
+//! - **Files** in one personal space ([`Config::container_id`], root folder `root`):
+//!   createDirectory; the four-step upload (createFile, getUploadUrls with URLs to the
+//!   emulator's own `PUT /_emulator/parts/{fileId}/{part}`, the `PUT`s, completeFile, which
+//!   joins the parts in order and checks length and SHA-256: 13000402 on a mismatch), instant
+//!   upload when the SHA-256 is known; getDownloadUrls with links to
+//!   `GET /_emulator/files/{fileId}`; listPersonalFiles with cursors (see below); getFile;
+//!   renameFile.
+//! - **Errors**: a missing or malformed field is HTTP 400 13000102, a taken name 13000405
+//!   (unless the request asks to rename), unknown ids 13000309, an unknown space 13000301, an
+//!   unknown upload 13000401. Every other documented operation answers HTTP 501
+//!   `{code: 13000101, msg: "<operationId> is not supported by the emulator"}`: never a fake
+//!   success.
+//!
+//! ## listPersonalFiles
+//! The spec models only `category` of its response (the docs' example is cut off). The
+//! emulator puts the page's entries in `files` (each a `FileMetadata`) and the next cursor in
+//! `nextCursor`, where the client's paginator looks for it; the last page has none. Entries
+//! come in creation order; `sortInfo` is ignored.
+#![warn(missing_docs)]
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub mod error;
+mod server;
+pub mod state;
+
+pub use error::ApiError;
+
+/// How the emulator behaves.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// The auth code createSession accepts.
+    pub auth_code: String,
+    /// How long a token lives after its last use (KooDrive: 20 minutes).
+    pub token_lifetime: Duration,
+    /// The signed-in user.
+    pub user_id: String,
+    /// The user's display name.
+    pub user_name: String,
+    /// The organisation.
+    pub org_id: String,
+    /// The id of the user's personal space (containerId).
+    pub container_id: String,
+    /// Entries per listPersonalFiles page when the request names no `pageSize`.
+    pub default_page_size: usize,
+    /// The largest page, whatever the request asks.
+    pub max_page_size: usize,
+    /// The largest request body, and so the largest upload part, in bytes.
+    pub max_part_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            port: 0,
+            auth_code: "emulator-auth-code".into(),
+            token_lifetime: Duration::from_secs(20 * 60),
+            user_id: "emulator-user".into(),
+            user_name: "Emulator User".into(),
+            org_id: "emulator-org".into(),
+            container_id: "emulator-personal-space".into(),
+            default_page_size: 20,
+            max_page_size: 100,
+            max_part_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// A running emulator. Dropping it stops the server.
+pub struct Emulator {
+    base_url: String,
+    addr: SocketAddr,
+    inner: Arc<server::Inner>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// A session made without HTTP (for the binary's banner and for tests).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionTokens {
+    /// The complete `Authorization` value, `Bearer <token>`.
+    pub access_token: String,
+    /// The session id, for refreshSession.
+    pub session_id: String,
+}
+
+impl Emulator {
+    /// Bind 127.0.0.1 and serve on the current Tokio runtime.
+    pub async fn start(config: Config) -> std::io::Result<Emulator> {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
+        let addr = listener.local_addr()?;
+        let base_url = format!("http://{addr}");
+        let inner = Arc::new(server::Inner {
+            config,
+            base_url: base_url.clone(),
+            world: Mutex::new(state::World::default()),
+        });
+        let router = server::router(inner.clone());
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                eprintln!("koodrive-emulator: the server stopped: {e}");
+            }
+        });
+        Ok(Emulator {
+            base_url,
+            addr,
+            inner,
+            task,
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`: the client's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The auth code createSession accepts.
+    pub fn auth_code(&self) -> &str {
+        &self.inner.config.auth_code
+    }
+
+    /// The personal space's containerId.
+    pub fn container_id(&self) -> &str {
+        &self.inner.config.container_id
+    }
+
+    /// Start a session directly, as createSession would.
+    pub fn issue_session(&self) -> SessionTokens {
+        let (token, session_id) = self
+            .inner
+            .world()
+            .new_session(&self.inner.config.user_id, self.inner.config.token_lifetime);
+        SessionTokens {
+            access_token: format!("Bearer {token}"),
+            session_id,
+        }
+    }
+
+    /// The content of a complete file, to check what an upload stored.
+    pub fn file_content(&self, file_id: &str) -> Option<Vec<u8>> {
+        let world = self.inner.world();
+        world
+            .nodes
+            .get(file_id)
+            .filter(|n| n.ready && !n.dir)
+            .map(|n| n.data.to_vec())
+    }
+
+    /// How many files and folders exist (complete ones only).
+    pub fn node_count(&self) -> usize {
+        self.inner
+            .world()
+            .nodes
+            .values()
+            .filter(|n| n.ready)
+            .count()
+    }
+
+    /// How many uploads are unfinished.
+    pub fn pending_uploads(&self) -> usize {
+        self.inner.world().uploads.len()
+    }
+
+    /// Stop serving.
+    pub fn stop(self) {}
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("base_url", &self.base_url)
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
