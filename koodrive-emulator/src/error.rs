@@ -11,6 +11,14 @@ use koodrive_api::types;
 pub const PARAMETER_INVALID: i64 = 13000102;
 /// 13000301: the space does not exist.
 pub const SPACE_NOT_FOUND: i64 = 13000301;
+/// 13000303: the file is not in the recycle bin.
+pub const NOT_IN_RECYCLE_BIN: i64 = 13000303;
+/// 13000305: the target folder is in the recycle bin.
+pub const TARGET_IN_RECYCLE_BIN: i64 = 13000305;
+/// 13000306: the file is in the recycle bin.
+pub const FILE_IN_RECYCLE_BIN: i64 = 13000306;
+/// 13000311: not enough space (the configured quota).
+pub const INSUFFICIENT_SPACE: i64 = 13000311;
 /// 13000309: the resource does not exist.
 pub const RESOURCE_NOT_FOUND: i64 = 13000309;
 /// 13000401: no such upload task.
@@ -62,6 +70,11 @@ impl ApiError {
     /// HTTP 401.
     pub fn unauthorized(msg: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, UNAUTHORIZED, msg)
+    }
+
+    /// HTTP 400, 13000309: an unknown id.
+    pub fn not_found(msg: impl Into<String>) -> ApiError {
+        ApiError::bad(RESOURCE_NOT_FOUND, msg)
     }
 
     /// HTTP 501 for an operation the emulator does not implement.

@@ -29,6 +29,17 @@
 //!   upload when the SHA-256 is known; getDownloadUrls with links to
 //!   `GET /_emulator/files/{fileId}`; listPersonalFiles with cursors (see below); getFile;
 //!   renameFile.
+//! - **Search, statistics, paths, favourites**: searchFiles, getDirectoryStats, getFullPath,
+//!   batchStarFiles, listStarredFiles. **Recycle bin**: listPersonalFiles type 1,
+//!   clearRecycleBin. **Jobs**: createJob (copy, delete, move, restore, clear the recycle bin),
+//!   getJobDetail, listJobs, cancelJob; a job advances pending → processing → completed on
+//!   successive looks. **Quota**: [`Config::quota_bytes`], 13000311 beyond it.
+//!   **Shares**: createShare, listShareByMe, getShareByMeDetail, cancelShares,
+//!   listShareWithMe. **Messages**: getUnreadCount, listMessages, markMessagesRead.
+//!   **Org**: getSpace, getSpaceByContainerId, getUser, listDepartments (one of each).
+//! - **HMAC app auth** with [`Config::app_id`] and [`Config::app_secret`]: a bad signature, an
+//!   `X-Date` over 15 minutes old or in the future, or a missing header is HTTP 401.
+//!   An oversize body is HTTP 413 `{code: 13000101, msg}`.
 //! - **Errors**: a missing or malformed field is HTTP 400 13000102, a taken name 13000405
 //!   (unless the request asks to rename), unknown ids 13000309, an unknown space 13000301, an
 //!   unknown upload 13000401. Every other documented operation answers HTTP 501
@@ -73,8 +84,15 @@ pub struct Config {
     pub default_page_size: usize,
     /// The largest page, whatever the request asks.
     pub max_page_size: usize,
-    /// The largest request body, and so the largest upload part, in bytes.
+    /// The largest request body, and so the largest upload part, in bytes; a larger body is
+    /// HTTP 413 `{code: 13000101, msg}`.
     pub max_part_bytes: usize,
+    /// The space's capacity in bytes: a createFile beyond it is 13000311.
+    pub quota_bytes: u64,
+    /// The app id that HMAC app auth accepts.
+    pub app_id: String,
+    /// The app secret that keys HMAC app auth.
+    pub app_secret: String,
 }
 
 impl Default for Config {
@@ -90,6 +108,9 @@ impl Default for Config {
             default_page_size: 20,
             max_page_size: 100,
             max_part_bytes: 64 * 1024 * 1024,
+            quota_bytes: 10 * 1024 * 1024 * 1024,
+            app_id: "emulator-app".into(),
+            app_secret: "emulator-app-secret".into(),
         }
     }
 }
@@ -196,6 +217,35 @@ impl Emulator {
     /// How many uploads are unfinished.
     pub fn pending_uploads(&self) -> usize {
         self.inner.world().uploads.len()
+    }
+
+    /// Bytes counted against the quota (complete files, the recycle bin included, and
+    /// unfinished uploads).
+    pub fn space_used(&self) -> u64 {
+        self.inner.world().space_used()
+    }
+
+    /// Add a share that another user made with the signed-in user (listShareWithMe).
+    pub fn seed_received_share(&self, share: koodrive_api::types::ShareWithMeLink) {
+        self.inner.world().received.push(share);
+    }
+
+    /// Leave a message for the user (listMessages), of kind `kind` ("000" sharing, "001"
+    /// team, "002" system, "003" management); returns its id.
+    pub fn seed_message(&self, kind: &str, text: &str) -> String {
+        let mut world = self.inner.world();
+        let seq = world.seq();
+        let id = format!("M{}", state::random_hex(15));
+        world.messages.push(state::Message {
+            id: id.clone(),
+            seq,
+            kind: kind.into(),
+            context: text.into(),
+            sender: "system".into(),
+            created: state::now_rfc3339(),
+            read: false,
+        });
+        id
     }
 
     /// Stop serving.

@@ -1,11 +1,14 @@
-//! The emulator's in-memory state: sessions, the file tree and unfinished uploads.
+//! The emulator's in-memory state: sessions, the file tree, unfinished uploads, jobs, shares
+//! and messages.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 
-use crate::error::{ApiError, DUPLICATE_FILE_NAME, RESOURCE_NOT_FOUND};
+use crate::error::{
+    ApiError, DUPLICATE_FILE_NAME, FILE_IN_RECYCLE_BIN, RESOURCE_NOT_FOUND, TARGET_IN_RECYCLE_BIN,
+};
 
 /// The id of the root folder of the personal space.
 pub const ROOT: &str = "root";
@@ -115,6 +118,10 @@ pub struct Node {
     pub edited: String,
     /// False while a file's upload is unfinished: not listed, not downloadable.
     pub ready: bool,
+    /// Deleted to the recycle bin (its descendants go with it without being marked).
+    pub recycled: bool,
+    /// When it was starred (a `seq`, the favourites cursor); `None` when not a favourite.
+    pub starred: Option<u64>,
 }
 
 /// An unfinished upload.
@@ -147,6 +154,91 @@ pub struct World {
     pub download_keys: HashMap<String, String>,
     /// The next `seq`.
     pub next_seq: u64,
+    /// Batch jobs by id.
+    pub jobs: BTreeMap<String, Job>,
+    /// Shares made by the user, by id.
+    pub shares: BTreeMap<String, Share>,
+    /// Shares received by the user (seeded through [`crate::Emulator::seed_received_share`]).
+    pub received: Vec<koodrive_api::types::ShareWithMeLink>,
+    /// The user's messages, oldest first.
+    pub messages: Vec<Message>,
+}
+
+/// A batch job (createJob).
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The job id.
+    pub id: String,
+    /// Creation order (listJobs order).
+    pub seq: u64,
+    /// 1 copy, 2 delete, 3 move, 4 restore, 7 clear the recycle bin.
+    pub task_type: i32,
+    /// 101, 201, 202, 301 or 701.
+    pub action_type: i32,
+    /// The files and folders the job works on.
+    pub files: Vec<String>,
+    /// The destination folder (copy, move).
+    pub destination: Option<String>,
+    /// The target space.
+    pub container_id: String,
+    /// 0 pending, 1 processing, 2 completed, 3 cancelled.
+    pub status: i32,
+    /// How often getJobDetail or listJobs has looked at it.
+    pub polls: u32,
+    /// 1 all succeeded, 2 partly failed, 3 all failed (once completed).
+    pub task_result_code: Option<i32>,
+    /// RFC 3339.
+    pub created: String,
+    /// RFC 3339, once processing.
+    pub begin: Option<String>,
+    /// RFC 3339, once completed or cancelled.
+    pub end: Option<String>,
+}
+
+/// A share made by the user (createShare).
+#[derive(Debug, Clone)]
+pub struct Share {
+    /// The share id.
+    pub id: String,
+    /// Creation order (the listShareByMe cursor).
+    pub seq: u64,
+    /// The shared files and folders.
+    pub file_ids: Vec<String>,
+    /// The request's scope.
+    pub scope: i32,
+    /// The comment.
+    pub comment: Option<String>,
+    /// The extraction code.
+    pub extract_code: Option<String>,
+    /// What recipients may do.
+    pub permission: Option<koodrive_api::types::SharePermission>,
+    /// Recipients (user ids).
+    pub user_ids: Vec<String>,
+    /// RFC 3339.
+    pub created: String,
+    /// RFC 3339.
+    pub expires: String,
+    /// The short URL.
+    pub short_url: String,
+}
+
+/// A message to the user.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// The message id.
+    pub id: String,
+    /// The order (the listMessages cursor).
+    pub seq: u64,
+    /// "000" sharing, "001" team, "002" system, "003" management.
+    pub kind: String,
+    /// The text.
+    pub context: String,
+    /// Who sent it.
+    pub sender: String,
+    /// RFC 3339.
+    pub created: String,
+    /// Read.
+    pub read: bool,
 }
 
 impl World {
@@ -205,12 +297,16 @@ impl World {
         self.next_seq
     }
 
-    /// The folder `id` ([`ROOT`] or a folder node).
+    /// The folder `id` ([`ROOT`] or a folder node), outside the recycle bin.
     pub fn folder(&self, id: &str) -> Result<(), ApiError> {
         if id == ROOT {
             return Ok(());
         }
         match self.nodes.get(id) {
+            Some(n) if n.dir && self.in_recycle_bin(id) => Err(ApiError::bad(
+                TARGET_IN_RECYCLE_BIN,
+                format!("the folder {id} is in the recycle bin"),
+            )),
             Some(n) if n.dir => Ok(()),
             Some(_) => Err(ApiError::bad(
                 RESOURCE_NOT_FOUND,
@@ -218,6 +314,58 @@ impl World {
             )),
             None => Err(ApiError::bad(RESOURCE_NOT_FOUND, format!("no folder {id}"))),
         }
+    }
+
+    /// Whether `id` or one of its ancestors is in the recycle bin.
+    pub fn in_recycle_bin(&self, id: &str) -> bool {
+        let mut cur = id;
+        // The tree is acyclic; the bound only guards against a corrupted one.
+        for _ in 0..10_000 {
+            match self.nodes.get(cur) {
+                Some(n) if n.recycled => return true,
+                Some(n) => cur = &n.parent,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// The ids of `id`'s descendants (complete ones), depth first.
+    pub fn descendants(&self, id: &str) -> Vec<String> {
+        let mut out = vec![];
+        let mut stack = vec![id.to_owned()];
+        while let Some(cur) = stack.pop() {
+            for n in self.nodes.values().filter(|n| n.parent == cur && n.ready) {
+                out.push(n.id.clone());
+                stack.push(n.id.clone());
+            }
+        }
+        out
+    }
+
+    /// Bytes held by complete files (the recycle bin included) and announced by unfinished
+    /// uploads: what counts against the quota.
+    pub fn space_used(&self) -> u64 {
+        let stored: u64 = self
+            .nodes
+            .values()
+            .filter(|n| n.ready && !n.dir)
+            .map(|n| n.data.len() as u64)
+            .sum();
+        let pending: u64 = self.uploads.values().map(|u| u.length).sum();
+        stored + pending
+    }
+
+    /// A complete file or folder outside the recycle bin, by id.
+    pub fn live_node(&self, id: &str) -> Result<&Node, ApiError> {
+        let node = self.node(id)?;
+        if self.in_recycle_bin(id) {
+            return Err(ApiError::bad(
+                FILE_IN_RECYCLE_BIN,
+                format!("the file {id} is in the recycle bin"),
+            ));
+        }
+        Ok(node)
     }
 
     /// A complete file or a folder by id.
@@ -231,7 +379,11 @@ impl World {
     /// The complete sibling named `name` in `parent`, other than `except`.
     pub fn sibling(&self, parent: &str, name: &str, except: Option<&str>) -> Option<&Node> {
         self.nodes.values().find(|n| {
-            n.ready && n.parent == parent && n.name == name && Some(n.id.as_str()) != except
+            n.ready
+                && !n.recycled
+                && n.parent == parent
+                && n.name == name
+                && Some(n.id.as_str()) != except
         })
     }
 

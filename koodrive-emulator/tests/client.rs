@@ -548,17 +548,17 @@ async fn missing_required_fields_are_13000102() {
 async fn unimplemented_operations_say_so() {
     let emulator = start(Config::default()).await;
     let client = sign_in(&emulator).await;
-    let err = client.get_unread_count().call().await.unwrap_err();
+    let err = client.get_quota_used().call().await.unwrap_err();
     assert_eq!(err.status(), Some(501), "{err}");
     assert!(
         err.to_string()
-            .contains("getUnreadCount is not supported by the emulator"),
+            .contains("getQuotaUsed is not supported by the emulator"),
         "{err}"
     );
     // A documented path that shares the shape of an emulated one.
     let response = reqwest::Client::new()
         .post(format!(
-            "{}/koodrive/ose/v1/files/search",
+            "{}/koodrive/ose/v1/files/group-1/0",
             emulator.base_url()
         ))
         .json(&serde_json::json!({}))
@@ -567,5 +567,9 @@ async fn unimplemented_operations_say_so() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 501);
     let error: types::ErrorBody = response.json().await.unwrap();
-    assert!(error.msg.unwrap().starts_with("searchFiles "));
+    assert!(error.msg.unwrap().starts_with("listDepartmentFiles "));
+    // A literal path under the root-level getJobDetail template.
+    let err = client.list_recently_access().call().await.unwrap_err();
+    assert_eq!(err.status(), Some(501), "{err}");
+    assert!(err.to_string().contains("listRecentlyAccess"), "{err}");
 }

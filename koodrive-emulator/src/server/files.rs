@@ -1,257 +1,22 @@
-//! The routes and their handlers.
+//! Files: folders, the four-step upload, listing (and the recycle bin), getFile, rename and
+//! downloads.
 
-use std::sync::{Arc, Mutex, MutexGuard};
-
+use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
-use koodrive_api::envelope::ResultCode;
 use koodrive_api::types;
 use serde_json::Value;
 
-use crate::Config;
+use super::{App, Inner, ok, unsupported};
 use crate::error::{
-    ApiError, INTEGRITY_CHECK_FAILED, NOT_ALLOWED_ON_FOLDER, SPACE_NOT_FOUND,
+    ApiError, INSUFFICIENT_SPACE, INTEGRITY_CHECK_FAILED, NOT_ALLOWED_ON_FOLDER,
     UPLOAD_TASK_NOT_FOUND, parse, require,
 };
-use crate::state::{Node, ROOT, Upload, World, now_rfc3339, random_hex, sha256_hex};
+use crate::state::{Node, ROOT, Upload, now_rfc3339, random_hex, sha256_hex};
 
-/// What every handler shares.
-pub(crate) struct Inner {
-    pub config: Config,
-    pub base_url: String,
-    pub world: Mutex<World>,
-}
-
-pub(crate) type App = Arc<Inner>;
-
-impl Inner {
-    pub fn world(&self) -> MutexGuard<'_, World> {
-        self.world.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Check the user token of a request (and slide its lifetime).
-    fn auth(&self, headers: &HeaderMap) -> Result<String, ApiError> {
-        let auth = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let (_, session) = self
-            .world()
-            .authenticate(auth, self.config.token_lifetime)?;
-        Ok(session.user_id)
-    }
-
-    fn container(&self, container_id: &str) -> Result<(), ApiError> {
-        require(container_id, "containerId")?;
-        if container_id == self.config.container_id {
-            Ok(())
-        } else {
-            Err(ApiError::bad(
-                SPACE_NOT_FOUND,
-                format!("space {container_id} not found"),
-            ))
-        }
-    }
-}
-
-const V1: &str = "/koodrive/ose/v1";
-
-pub(crate) fn router(app: App) -> Router {
-    let limit = app.config.max_part_bytes;
-    let v1 = |path: &str| format!("{V1}{path}");
-    Router::new()
-        .route(&v1("/session"), post(create_session))
-        .route(&v1("/session/"), post(create_session))
-        .route(&v1("/session/refresh"), post(refresh_session))
-        .route(&v1("/session/auth"), get(validate_session))
-        .route(&v1("/session/logoff"), get(logout))
-        .route(&v1("/directory"), post(create_directory))
-        .route(&v1("/files/create"), post(create_file))
-        .route(&v1("/files/multipart/uploadUrl"), post(get_upload_urls))
-        .route(&v1("/files/complete"), post(complete_file))
-        .route(&v1("/files/download"), post(get_download_urls))
-        .route(&v1("/files/rename/{p}"), post(rename_file))
-        .route(&v1("/files/{p}"), post(list_personal_files))
-        .route(&v1("/files/{p}/detail"), post(get_file))
-        .route("/_emulator/parts/{file_id}/{part}", put(put_part))
-        .route("/_emulator/files/{file_id}", get(download))
-        .fallback(unsupported)
-        .method_not_allowed_fallback(unsupported)
-        .layer(DefaultBodyLimit::max(limit))
-        .with_state(app)
-}
-
-fn ok() -> (ResultCode, Option<String>) {
-    (ResultCode(0), Some("success".into()))
-}
-
-/// The operationId whose method and path template match a request, if any.
-fn operation_for(method: &Method, path: &str) -> Option<&'static str> {
-    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    let is_param = |t: &str| t.starts_with('{') && t.ends_with('}');
-    // The most literal template wins (`/files/search` before `/files/{type}`).
-    koodrive_api::operations::ALL
-        .iter()
-        .filter(|m| m.method == method.as_str())
-        .filter_map(|m| {
-            let template: Vec<&str> = m.path.trim_end_matches('/').split('/').collect();
-            let fits = template.len() == segments.len()
-                && template
-                    .iter()
-                    .zip(&segments)
-                    .all(|(t, s)| is_param(t) || t == s);
-            fits.then(|| (template.iter().filter(|t| !is_param(t)).count(), m.id))
-        })
-        .max_by_key(|(literal, _)| *literal)
-        .map(|(_, id)| id)
-}
-
-/// Anything not routed: a documented operation answers "not supported by the emulator"
-/// (HTTP 501), anything else HTTP 404.
-async fn unsupported(method: Method, uri: Uri) -> ApiError {
-    match operation_for(&method, uri.path()) {
-        Some(id) => ApiError::not_supported(id),
-        None => ApiError::new(
-            StatusCode::NOT_FOUND,
-            crate::error::RESOURCE_NOT_FOUND,
-            format!(
-                "{method} {} is not a KooDrive operation (nor an emulator route)",
-                uri.path()
-            ),
-        ),
-    }
-}
-
-// ------------------------------------------------------------------------------ sessions
-
-async fn create_session(
-    State(app): State<App>,
-    body: Bytes,
-) -> Result<Json<types::CreateSessionResponse>, ApiError> {
-    let req: types::CreateSessionRequest = parse(&body)?;
-    require(&req.code, "code")?;
-    if req.code != app.config.auth_code {
-        return Err(ApiError::unauthorized("the auth code is not valid"));
-    }
-    let (token, session_id) = app
-        .world()
-        .new_session(&app.config.user_id, app.config.token_lifetime);
-    let (code, msg) = ok();
-    Ok(Json(types::CreateSessionResponse {
-        code,
-        msg,
-        data: Some(types::SessionUserDto {
-            access_token: Some(format!("Bearer {token}")),
-            session_id: Some(session_id),
-            user_id: Some(app.config.user_id.clone()),
-            user_info: Some(types::SessionUserInfo {
-                dept_id: None,
-                inner_user_id: None,
-                org_id: Some(app.config.org_id.clone()),
-                org_name: Some("KooDrive emulator".into()),
-                role: None,
-                tenant_id: None,
-                user_count: None,
-                user_id: Some(app.config.user_id.clone()),
-                user_name: Some(app.config.user_name.clone()),
-                x_hw_schema: None,
-            }),
-        }),
-    }))
-}
-
-/// A new token for the session named by `x-session-id`. An expired token may come along (that
-/// is when clients refresh); a token of another session may not.
-async fn refresh_session(
-    State(app): State<App>,
-    headers: HeaderMap,
-) -> Result<Json<types::RefreshSessionResponse>, ApiError> {
-    let session_id = headers
-        .get("x-session-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    require(&session_id, "x-session-id")?;
-    let lifetime = app.config.token_lifetime;
-    let mut world = app.world();
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(|a| crate::state::token_key(a).to_owned());
-    if let Some(key) = &presented
-        && world.tokens.get(key).is_some_and(|s| *s != session_id)
-    {
-        return Err(ApiError::unauthorized(
-            "the access token belongs to another session",
-        ));
-    }
-    let token = random_hex(48);
-    let old = match world.sessions.get_mut(&session_id) {
-        Some(s) if s.active => {
-            let old = std::mem::replace(&mut s.token, token.clone());
-            s.expires_at = std::time::Instant::now() + lifetime;
-            old
-        }
-        Some(_) => return Err(ApiError::unauthorized("the session has been logged out")),
-        None => return Err(ApiError::unauthorized("the session does not exist")),
-    };
-    world.tokens.remove(&old);
-    world.tokens.insert(token.clone(), session_id);
-    let (code, msg) = ok();
-    Ok(Json(types::RefreshSessionResponse {
-        access_token: Some(format!("Bearer {token}")),
-        code,
-        msg,
-    }))
-}
-
-async fn validate_session(
-    State(app): State<App>,
-    headers: HeaderMap,
-) -> Result<Json<types::ValidateSessionResponse>, ApiError> {
-    let user_id = app.auth(&headers)?;
-    let (code, msg) = ok();
-    Ok(Json(types::ValidateSessionResponse {
-        code,
-        msg,
-        data: Some(types::OrgUserInfo {
-            dept_id: None,
-            inner_user_id: None,
-            org_id: Some(app.config.org_id.clone()),
-            org_name: Some("KooDrive emulator".into()),
-            role: None,
-            tenant_id: None,
-            user_count: Some(1),
-            user_id: Some(user_id),
-            user_name: Some(app.config.user_name.clone()),
-        }),
-    }))
-}
-
-async fn logout(
-    State(app): State<App>,
-    headers: HeaderMap,
-) -> Result<Json<types::LogoutResponse>, ApiError> {
-    let auth = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let mut world = app.world();
-    let (session_id, session) = world.authenticate(auth, app.config.token_lifetime)?;
-    world.tokens.remove(&session.token);
-    if let Some(s) = world.sessions.get_mut(&session_id) {
-        s.active = false;
-    }
-    let (code, msg) = ok();
-    Ok(Json(types::LogoutResponse { code, msg }))
-}
-
-// ------------------------------------------------------------------------------ files
-
-fn parent_of(parent_folder: &[String]) -> Result<String, ApiError> {
+pub(crate) fn parent_of(parent_folder: &[String]) -> Result<String, ApiError> {
     match parent_folder {
         [] => Ok(ROOT.to_owned()),
         [one] => {
@@ -264,7 +29,7 @@ fn parent_of(parent_folder: &[String]) -> Result<String, ApiError> {
     }
 }
 
-async fn create_directory(
+pub(crate) async fn create_directory(
     State(app): State<App>,
     headers: HeaderMap,
     body: Bytes,
@@ -301,6 +66,8 @@ async fn create_directory(
             created: req.created_time.clone().unwrap_or_else(|| now.clone()),
             edited: req.edited_time.clone().unwrap_or(now),
             ready: true,
+            recycled: false,
+            starred: None,
         },
     );
     let (code, msg) = ok();
@@ -349,7 +116,7 @@ fn announce_parts(
     Ok(out)
 }
 
-async fn create_file(
+pub(crate) async fn create_file(
     State(app): State<App>,
     headers: HeaderMap,
     body: Bytes,
@@ -397,6 +164,17 @@ async fn create_file(
         }));
     }
     let name = world.free_name(&parent, &name, matches!(mode, Some(2) | Some(4)), None)?;
+    let quota = app.config.quota_bytes;
+    let used = world.space_used();
+    if used.saturating_add(req.length as u64) > quota {
+        return Err(ApiError::bad(
+            INSUFFICIENT_SPACE,
+            format!(
+                "insufficient space: {} bytes do not fit, {used} of {quota} bytes are used",
+                req.length
+            ),
+        ));
+    }
     let now = now_rfc3339();
     let seq = world.seq();
     let id = format!("F{}", random_hex(24));
@@ -428,6 +206,8 @@ async fn create_file(
             created: req.created_time.clone().unwrap_or_else(|| now.clone()),
             edited: now,
             ready: rapid,
+            recycled: false,
+            starred: None,
         },
     );
     let mut multi_parts = vec![];
@@ -460,7 +240,7 @@ async fn create_file(
     }))
 }
 
-async fn get_upload_urls(
+pub(crate) async fn get_upload_urls(
     State(app): State<App>,
     headers: HeaderMap,
     body: Bytes,
@@ -496,7 +276,7 @@ fn query_key(uri: &Uri) -> Option<&str> {
 }
 
 /// The pre-signed part `PUT`: no KooDrive headers, the key in the URL.
-async fn put_part(
+pub(crate) async fn put_part(
     State(app): State<App>,
     Path((file_id, part)): Path<(String, u32)>,
     uri: Uri,
@@ -534,7 +314,7 @@ async fn put_part(
     Ok(StatusCode::OK)
 }
 
-async fn complete_file(
+pub(crate) async fn complete_file(
     State(app): State<App>,
     headers: HeaderMap,
     body: Bytes,
@@ -607,7 +387,7 @@ async fn complete_file(
     }))
 }
 
-async fn get_download_urls(
+pub(crate) async fn get_download_urls(
     State(app): State<App>,
     headers: HeaderMap,
     body: Bytes,
@@ -623,7 +403,7 @@ async fn get_download_urls(
     let mut world = app.world();
     let mut downloads = Vec::with_capacity(req.file_ids.len());
     for id in &req.file_ids {
-        let item = match world.node(id) {
+        let item = match world.live_node(id) {
             Err(e) => types::DownloadInfoResponse {
                 code: Some(e.code.to_string()),
                 file_id: Some(id.clone()),
@@ -666,7 +446,7 @@ async fn get_download_urls(
 }
 
 /// The download link: the bytes, with their length.
-async fn download(
+pub(crate) async fn download(
     State(app): State<App>,
     Path(file_id): Path<String>,
     uri: Uri,
@@ -687,7 +467,7 @@ async fn download(
         .into_response())
 }
 
-fn metadata(app: &Inner, n: &Node) -> types::FileMetadata {
+pub(crate) fn metadata(app: &Inner, n: &Node) -> types::FileMetadata {
     let suffix = n
         .name
         .rsplit_once('.')
@@ -706,7 +486,7 @@ fn metadata(app: &Inner, n: &Node) -> types::FileMetadata {
         owners: vec![],
         parent_folder: vec![n.parent.clone()],
         properties: Default::default(),
-        recycled: Some(false),
+        recycled: Some(n.recycled),
         extra: Default::default(),
     }
 }
@@ -714,7 +494,7 @@ fn metadata(app: &Inner, n: &Node) -> types::FileMetadata {
 /// `listPersonalFiles`. The spec knows only `category` of the response (the docs' example is
 /// cut off); the emulator answers the page in `files` (FileMetadata items) and the next cursor
 /// in `nextCursor` (the spec's pagination pointer), absent on the last page.
-async fn list_personal_files(
+pub(crate) async fn list_personal_files(
     State(app): State<App>,
     Path(kind): Path<String>,
     method: Method,
@@ -748,28 +528,34 @@ async fn list_personal_files(
         })?,
     };
     let world = app.world();
-    world.folder(&req.parent_file_id)?;
+    if !recycle_bin {
+        world.folder(&req.parent_file_id)?;
+    }
     let type_filter = req
         .file_type
         .as_ref()
         .and_then(|t| serde_json::to_value(t).ok())
         .and_then(|v| v.as_str().map(str::to_owned));
-    let mut matching: Vec<&Node> = if recycle_bin {
-        // Nothing can be deleted yet, so the recycle bin is empty.
-        vec![]
-    } else {
-        world
-            .nodes
-            .values()
-            .filter(|n| n.ready && n.parent == req.parent_file_id && n.seq > after)
-            .filter(|n| type_filter.as_ref().is_none_or(|t| *t == n.file_type))
-            .filter(|n| {
-                req.file_name
-                    .as_ref()
-                    .is_none_or(|f| n.name.contains(f.as_str()))
-            })
-            .collect()
-    };
+    // The recycle bin lists what was deleted (whatever the folder); a folder lists its live
+    // children.
+    let mut matching: Vec<&Node> = world
+        .nodes
+        .values()
+        .filter(|n| n.ready && n.seq > after)
+        .filter(|n| {
+            if recycle_bin {
+                n.recycled
+            } else {
+                n.parent == req.parent_file_id && !n.recycled
+            }
+        })
+        .filter(|n| type_filter.as_ref().is_none_or(|t| *t == n.file_type))
+        .filter(|n| {
+            req.file_name
+                .as_ref()
+                .is_none_or(|f| n.name.contains(f.as_str()))
+        })
+        .collect();
     matching.sort_by_key(|n| n.seq);
     let more = matching.len() > size;
     matching.truncate(size);
@@ -791,7 +577,7 @@ async fn list_personal_files(
     }))
 }
 
-async fn get_file(
+pub(crate) async fn get_file(
     State(app): State<App>,
     Path(file_id): Path<String>,
     headers: HeaderMap,
@@ -823,7 +609,7 @@ async fn get_file(
     }))
 }
 
-async fn rename_file(
+pub(crate) async fn rename_file(
     State(app): State<App>,
     Path(file_id): Path<String>,
     headers: HeaderMap,
@@ -836,7 +622,7 @@ async fn rename_file(
     require(&name, "name")?;
     let rename = req.rename_mode.as_ref().is_some_and(|m| **m == 2);
     let mut world = app.world();
-    let parent = world.node(&file_id)?.parent.clone();
+    let parent = world.live_node(&file_id)?.parent.clone();
     let name = world.free_name(&parent, &name, rename, Some(&file_id))?;
     let node = world.nodes.get_mut(&file_id).expect("checked above");
     node.name = name;
@@ -846,22 +632,4 @@ async fn rename_file(
         code: Some(code),
         msg,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn documented_operations_are_recognised() {
-        assert_eq!(
-            operation_for(&Method::POST, "/koodrive/ose/v1/jobs"),
-            Some("createJob")
-        );
-        assert_eq!(
-            operation_for(&Method::POST, "/koodrive/ose/v1/files/search"),
-            Some("searchFiles")
-        );
-        assert_eq!(operation_for(&Method::GET, "/nope"), None);
-    }
 }

@@ -1,0 +1,409 @@
+//! The routes and their handlers, one module per area. This module holds the router, what
+//! every handler shares (the state, the user check) and the layers around every route: HMAC
+//! app auth, the body limit and its JSON 413.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use koodrive_api::auth::{Secret, SigningInput};
+use koodrive_api::envelope::ResultCode;
+
+use crate::Config;
+use crate::error::{ApiError, NOT_SUPPORTED, SPACE_NOT_FOUND, require};
+use crate::state::World;
+
+mod browse;
+mod files;
+mod jobs;
+mod messages;
+mod org;
+mod sessions;
+mod shares;
+
+/// What every handler shares.
+pub(crate) struct Inner {
+    pub config: Config,
+    pub base_url: String,
+    pub world: Mutex<World>,
+}
+
+pub(crate) type App = Arc<Inner>;
+
+/// The `Authorization` scheme of HMAC app auth.
+const HMAC_SCHEME: &str = "HMAC-SHA256 ";
+/// How old an `X-Date` may be.
+const MAX_DATE_AGE_SECS: i64 = 15 * 60;
+/// How far ahead of the emulator's clock an `X-Date` may be (clock skew).
+const MAX_DATE_SKEW_SECS: i64 = 5;
+
+impl Inner {
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Check the caller of a request and return the user id: a user token (its lifetime
+    /// slides), or HMAC app auth, which [`verify_app_auth`] has already checked for every
+    /// route.
+    fn auth(&self, headers: &HeaderMap) -> Result<String, ApiError> {
+        let auth = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        if auth.is_some_and(|a| a.starts_with(HMAC_SCHEME)) {
+            return Ok(self.config.user_id.clone());
+        }
+        let (_, session) = self
+            .world()
+            .authenticate(auth, self.config.token_lifetime)?;
+        Ok(session.user_id)
+    }
+
+    fn container(&self, container_id: &str) -> Result<(), ApiError> {
+        require(container_id, "containerId")?;
+        if container_id == self.config.container_id {
+            Ok(())
+        } else {
+            Err(ApiError::bad(
+                SPACE_NOT_FOUND,
+                format!("space {container_id} not found"),
+            ))
+        }
+    }
+}
+
+const V1: &str = "/koodrive/ose/v1";
+
+pub(crate) fn router(app: App) -> Router {
+    let limit = app.config.max_part_bytes;
+    let v1 = |path: &str| format!("{V1}{path}");
+    Router::new()
+        // sessions
+        .route(&v1("/session"), post(sessions::create_session))
+        .route(&v1("/session/"), post(sessions::create_session))
+        .route(&v1("/session/refresh"), post(sessions::refresh_session))
+        .route(&v1("/session/auth"), get(sessions::validate_session))
+        .route(&v1("/session/logoff"), get(sessions::logout))
+        // files
+        .route(&v1("/directory"), post(files::create_directory))
+        .route(&v1("/files/create"), post(files::create_file))
+        .route(
+            &v1("/files/multipart/uploadUrl"),
+            post(files::get_upload_urls),
+        )
+        .route(&v1("/files/complete"), post(files::complete_file))
+        .route(&v1("/files/download"), post(files::get_download_urls))
+        .route(&v1("/files/rename/{p}"), post(files::rename_file))
+        .route(&v1("/files/{p}"), post(files::list_personal_files))
+        .route(&v1("/files/{p}/detail"), post(files::get_file))
+        .route("/_emulator/parts/{file_id}/{part}", put(files::put_part))
+        .route("/_emulator/files/{file_id}", get(files::download))
+        // search, statistics, paths, favourites
+        .route(&v1("/files/search"), post(browse::search_files))
+        .route(&v1("/files/statsDir"), get(browse::get_directory_stats))
+        .route(&v1("/files/path"), get(browse::get_full_path))
+        .route(&v1("/star/batch"), post(browse::batch_star_files))
+        .route(&v1("/star/files"), get(browse::list_starred_files))
+        // batch jobs and the recycle bin
+        .route(&v1("/jobs"), post(jobs::create_job).get(jobs::list_jobs))
+        .route(&v1("/cancel"), post(jobs::cancel_job))
+        .route(&v1("/{job_id}"), get(jobs::get_job_detail))
+        .route(&v1("/files/recycle"), post(jobs::clear_recycle_bin))
+        // shares
+        .route(
+            &v1("/share"),
+            post(shares::create_share).get(shares::list_share_by_me),
+        )
+        .route(&v1("/share/cancel"), post(shares::cancel_shares))
+        .route(&v1("/share/received"), get(shares::list_share_with_me))
+        .route(
+            &v1("/share/{share_id}"),
+            get(shares::get_share_by_me_detail),
+        )
+        // messages
+        .route(&v1("/message/unreadCount"), get(messages::get_unread_count))
+        .route(&v1("/message/list"), get(messages::list_messages))
+        .route(
+            &v1("/message/batchRead"),
+            post(messages::mark_messages_read),
+        )
+        // spaces, users, departments
+        .route(&v1("/space/{owner_id}"), get(org::get_space))
+        .route(
+            &v1("/space/container/{container_id}"),
+            get(org::get_space_by_container_id),
+        )
+        .route(&v1("/users/{user_id}"), get(org::get_user))
+        .route(&v1("/departmentList"), get(org::list_departments))
+        .fallback(unsupported)
+        .method_not_allowed_fallback(unsupported)
+        .layer(middleware::from_fn_with_state(app.clone(), verify_app_auth))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::map_response(json_payload_too_large))
+        .with_state(app)
+}
+
+/// axum answers an oversize body with a plain-text 413; KooDrive clients expect `{code, msg}`.
+async fn json_payload_too_large(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        return payload_too_large().into_response();
+    }
+    response
+}
+
+fn payload_too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        NOT_SUPPORTED,
+        "the request body is larger than the emulator accepts",
+    )
+}
+
+/// Seconds since the epoch of an `X-Date` (`YYYYMMDDTHHMMSSZ`).
+fn parse_x_date(value: &str) -> Option<i64> {
+    let b = value.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let s = value.get(r)?;
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    let (y, m, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
+    let (hh, mm, ss) = (num(9..11)?, num(11..13)?, num(13..15)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    // Days since 1970-01-01 from a civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+/// HMAC app auth, for every route: a request whose `Authorization` is `HMAC-SHA256 …` must
+/// name the configured app, carry `Host`, `X-Date` (at most 15 minutes old, not in the
+/// future) and `X-User-Id` (the configured user), and its signature must match the one
+/// recomputed with `koodrive_api::auth::sign` over the method, path, query, signed headers
+/// and body. Anything else is HTTP 401 `{code: 401, msg}`.
+async fn verify_app_auth(State(app): State<App>, request: Request, next: Next) -> Response {
+    let Some(authorization) = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .filter(|a| a.starts_with(HMAC_SCHEME))
+        .map(str::to_owned)
+    else {
+        return next.run(request).await;
+    };
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, app.config.max_part_bytes).await {
+        Ok(b) => b,
+        Err(_) => return payload_too_large().into_response(),
+    };
+    if let Err(e) = check_signature(&app, &authorization, &parts, &body) {
+        return e.into_response();
+    }
+    next.run(Request::from_parts(parts, Body::from(body))).await
+}
+
+fn check_signature(
+    app: &Inner,
+    authorization: &str,
+    parts: &axum::http::request::Parts,
+    body: &Bytes,
+) -> Result<(), ApiError> {
+    let fields: Vec<(&str, &str)> = authorization[HMAC_SCHEME.len()..]
+        .split(',')
+        .filter_map(|f| f.trim().split_once('='))
+        .collect();
+    let field = |name: &str| fields.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+    let (Some(app_id), Some(signed_headers), Some(_)) =
+        (field("AppId"), field("SignedHeaders"), field("Signature"))
+    else {
+        return Err(ApiError::unauthorized(
+            "the HMAC Authorization header needs AppId, SignedHeaders and Signature",
+        ));
+    };
+    if app_id != app.config.app_id {
+        return Err(ApiError::unauthorized(format!("unknown app {app_id}")));
+    }
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::unauthorized(format!("the {name} header is missing")))
+    };
+    let names: Vec<String> = signed_headers
+        .split(';')
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    for required in ["host", "x-date", "x-user-id"] {
+        header(required)?;
+        if !names.iter().any(|n| n == required) {
+            return Err(ApiError::unauthorized(format!(
+                "SignedHeaders must include {required}"
+            )));
+        }
+    }
+    let date = header("x-date")?;
+    let signed_at = parse_x_date(date)
+        .ok_or_else(|| ApiError::unauthorized(format!("X-Date {date} is not YYYYMMDDTHHMMSSZ")))?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as i64;
+    if now - signed_at > MAX_DATE_AGE_SECS {
+        return Err(ApiError::unauthorized(format!(
+            "X-Date {date} is more than 15 minutes old"
+        )));
+    }
+    if signed_at - now > MAX_DATE_SKEW_SECS {
+        return Err(ApiError::unauthorized(format!(
+            "X-Date {date} is in the future"
+        )));
+    }
+    let user = header("x-user-id")?;
+    if user != app.config.user_id {
+        return Err(ApiError::unauthorized(format!("unknown user {user}")));
+    }
+    let values = names
+        .iter()
+        .map(|n| header(n).map(|v| (n.as_str(), v)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let expected = koodrive_api::auth::sign(
+        &app.config.app_id,
+        &Secret::new(app.config.app_secret.clone()),
+        &SigningInput {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query().unwrap_or(""),
+            headers: &values,
+            body,
+        },
+    );
+    if expected != authorization {
+        return Err(ApiError::unauthorized("the HMAC signature does not match"));
+    }
+    Ok(())
+}
+
+pub(crate) fn ok() -> (ResultCode, Option<String>) {
+    (ResultCode(0), Some("success".into()))
+}
+
+/// The operationId whose method and path template match a request, if any.
+fn operation_for(method: &Method, path: &str) -> Option<&'static str> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let is_param = |t: &str| t.starts_with('{') && t.ends_with('}');
+    // The most literal template wins (`/files/search` before `/files/{type}`).
+    koodrive_api::operations::ALL
+        .iter()
+        .filter(|m| m.method == method.as_str())
+        .filter_map(|m| {
+            let template: Vec<&str> = m.path.trim_end_matches('/').split('/').collect();
+            let fits = template.len() == segments.len()
+                && template
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| is_param(t) || t == s);
+            fits.then(|| (template.iter().filter(|t| !is_param(t)).count(), m.id))
+        })
+        .max_by_key(|(literal, _)| *literal)
+        .map(|(_, id)| id)
+}
+
+/// For a handler on a path template that also matches more literal documented paths
+/// (`GET /koodrive/ose/v1/{job_id}` and `GET /koodrive/ose/v1/access`): the "not supported"
+/// error when the request is really for another operation.
+pub(crate) fn other_operation(method: &Method, uri: &Uri, expected: &str) -> Option<ApiError> {
+    match operation_for(method, uri.path()) {
+        Some(id) if id != expected => Some(ApiError::not_supported(id)),
+        _ => None,
+    }
+}
+
+/// The page size of a cursor-paged list: the default when absent, capped at the maximum.
+pub(crate) fn page_size(config: &Config, requested: Option<i64>) -> Result<usize, ApiError> {
+    match requested {
+        None => Ok(config.default_page_size),
+        Some(n) if n >= 1 => Ok((n as usize).min(config.max_page_size)),
+        Some(n) => Err(ApiError::invalid(format!(
+            "parameter validation failed: pageSize {n} must be at least 1"
+        ))),
+    }
+}
+
+/// A numeric cursor (the `seq` of the last item of the previous page); absent or empty is 0.
+pub(crate) fn cursor(value: Option<&str>) -> Result<u64, ApiError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(0),
+        Some(c) => c.parse::<u64>().map_err(|_| {
+            ApiError::invalid(format!("parameter validation failed: bad pageCursor {c}"))
+        }),
+    }
+}
+
+/// Anything not routed: a documented operation answers "not supported by the emulator"
+/// (HTTP 501), anything else HTTP 404.
+pub(crate) async fn unsupported(method: Method, uri: Uri) -> ApiError {
+    match operation_for(&method, uri.path()) {
+        Some(id) => ApiError::not_supported(id),
+        None => ApiError::new(
+            StatusCode::NOT_FOUND,
+            crate::error::RESOURCE_NOT_FOUND,
+            format!(
+                "{method} {} is not a KooDrive operation (nor an emulator route)",
+                uri.path()
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_operations_are_recognised() {
+        assert_eq!(
+            operation_for(&Method::POST, "/koodrive/ose/v1/jobs"),
+            Some("createJob")
+        );
+        assert_eq!(
+            operation_for(&Method::POST, "/koodrive/ose/v1/files/search"),
+            Some("searchFiles")
+        );
+        assert_eq!(operation_for(&Method::GET, "/nope"), None);
+        assert_eq!(
+            operation_for(&Method::GET, "/koodrive/ose/v1/access"),
+            Some("listRecentlyAccess")
+        );
+    }
+
+    #[test]
+    fn x_dates_parse() {
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_725_852_805);
+        let text = koodrive_api::auth::x_date(t);
+        assert_eq!(text, "20240909T033325Z");
+        assert_eq!(parse_x_date(&text), Some(1_725_852_805));
+        assert_eq!(parse_x_date("2024-09-09T03:33:25Z"), None);
+    }
+}
