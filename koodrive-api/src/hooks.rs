@@ -19,9 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
-use reqwest::header::{
-    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST,
-};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, HOST};
 use tracing::Instrument;
 
 use crate::auth::{self, Credentials, SigningInput};
@@ -117,6 +115,17 @@ fn sensitive(value: &str) -> Option<HeaderValue> {
     let mut v = HeaderValue::from_str(value).ok()?;
     v.set_sensitive(true);
     Some(v)
+}
+
+/// Encode one path parameter (used by the generated code instead of progenitor's
+/// `encode_path`): `.`, `..` and the empty string are refused, because URL normalisation would
+/// drop or climb that segment and the request would address another route.
+pub fn encode_path_param(name: &str, value: &str) -> Result<String, String> {
+    match value {
+        "" => Err(format!("path parameter `{name}` is empty")),
+        "." | ".." => Err(format!("path parameter `{name}` is `{value}`, which URL normalisation would turn into another path")),
+        _ => Ok(progenitor_client::encode_path(value)),
+    }
 }
 
 /// Session operations must not trigger a session refresh themselves.
@@ -312,13 +321,6 @@ fn envelope_success(envelope: Envelope, body: &serde_json::Value) -> Option<(boo
     Some((ok, code.value()))
 }
 
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.contains("json"))
-}
-
 fn rebuild(
     status: reqwest::StatusCode,
     version: reqwest::Version,
@@ -428,7 +430,9 @@ impl ClientHooks<ClientState> for Client {
                 };
                 let verdict = match self.client().execute(this_try).await {
                     Err(e) => {
-                        if retries_left && (e.is_connect() || e.is_timeout()) {
+                        if retries_left
+                            && (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body())
+                        {
                             tracing::debug!(error = %e, "transport error; retrying");
                             Verdict::Retry
                         } else {
@@ -502,13 +506,22 @@ impl Client {
             return Ok(Verdict::Retry);
         }
         let envelope = meta.map(|m| m.envelope).unwrap_or(Envelope::None);
-        let check_body =
-            !status.is_success() || (envelope != Envelope::None && is_json(response.headers()));
+        // Every operation with an envelope answers JSON: check the body whatever the content
+        // type says (a server that mislabels it must not turn an error into a success).
+        let check_body = !status.is_success() || envelope != Envelope::None;
         if !check_body {
             return Ok(Verdict::Done(response));
         }
         let (version, headers) = (response.version(), response.headers().clone());
-        let body = response.bytes().await?;
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            // The connection broke while the body arrived: a transport error, retried like one.
+            Err(e) if retries_left => {
+                tracing::debug!(error = %e, "body read failed; retrying");
+                return Ok(Verdict::Retry);
+            }
+            Err(e) => return Err(e),
+        };
         let value: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
         let code = value.as_ref().and_then(|v| envelope_success(envelope, v));
         // AI services say `message` where the others say `msg`.

@@ -74,6 +74,7 @@ pub fn generate(spec: &Spec) -> Result<String, Diagnostic> {
     std::panic::set_hook(previous_hook);
     let tokens = match result {
         Ok(Ok(tokens)) => {
+            let tokens = guard_path_params(tokens);
             let extra = operations_module(spec);
             quote!(#tokens #extra)
         }
@@ -314,4 +315,48 @@ pub fn keep_conversion_reasons(file: &mut syn::File) {
     }
 
     Pass { changed: false }.visit_file_mut(file);
+}
+
+/// progenitor builds paths with `encode_path(&id.to_string())`, which leaves `.` and `..`
+/// alone; URL normalisation then drops or climbs that segment and the request addresses
+/// another route (`GET /task/..` becomes `GET /koodrive/ose/`). This pass routes every path
+/// parameter through `crate::hooks::encode_path_param("name", ...)`, which refuses such values
+/// (and empty ones) with an `InvalidRequest` naming the parameter, and otherwise encodes as
+/// before.
+pub fn guard_path_params(tokens: TokenStream) -> TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    let mut out: Vec<TokenTree> = Vec::new();
+    let mut iter = tokens.into_iter().peekable();
+    while let Some(tt) = iter.next() {
+        match tt {
+            TokenTree::Ident(ref ident) if ident == "encode_path" => {
+                let is_call = matches!(iter.peek(), Some(TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Parenthesis);
+                if !is_call {
+                    out.push(tt);
+                    continue;
+                }
+                let Some(TokenTree::Group(args)) = iter.next() else {
+                    unreachable!()
+                };
+                let name = args
+                    .stream()
+                    .into_iter()
+                    .find_map(|t| match t {
+                        TokenTree::Ident(i) => Some(i.to_string()),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                let inner = guard_path_params(args.stream());
+                let call = quote!(crate::hooks::encode_path_param(#name, #inner).map_err(Error::InvalidRequest)?);
+                out.extend(call);
+            }
+            TokenTree::Group(g) => {
+                let mut ng = Group::new(g.delimiter(), guard_path_params(g.stream()));
+                ng.set_span(g.span());
+                out.push(TokenTree::Group(ng));
+            }
+            other => out.push(other),
+        }
+    }
+    out.into_iter().collect()
 }

@@ -100,8 +100,37 @@ impl IntoResponse for ApiError {
 /// Decode a JSON request body into its generated type; a missing or malformed field is
 /// 13000102 with serde's description of it.
 pub fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid(format!("parameter validation failed: {e}")))?;
+    // serde would take a struct from a JSON array and `null` for an optional field; the spec
+    // allows neither (a body is an object, and no field is nullable).
+    if !value.is_object() {
+        return Err(ApiError::invalid(
+            "parameter validation failed: the body is not a JSON object",
+        ));
+    }
+    if let Some(at) = null_at(&value, "") {
+        return Err(ApiError::invalid(format!(
+            "parameter validation failed: {at} is null"
+        )));
+    }
+    serde_json::from_value(value)
         .map_err(|e| ApiError::invalid(format!("parameter validation failed: {e}")))
+}
+
+/// The JSON pointer of the first `null` in `value`.
+fn null_at(value: &serde_json::Value, at: &str) -> Option<String> {
+    match value {
+        serde_json::Value::Null => Some(if at.is_empty() { "/".into() } else { at.into() }),
+        serde_json::Value::Object(m) => {
+            m.iter().find_map(|(k, v)| null_at(v, &format!("{at}/{k}")))
+        }
+        serde_json::Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| null_at(v, &format!("{at}/{i}"))),
+        _ => None,
+    }
 }
 
 /// A required string field must not be empty.

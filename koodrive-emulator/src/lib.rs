@@ -46,6 +46,18 @@
 //!   `{code: 13000101, msg: "<operationId> is not supported by the emulator"}`: never a fake
 //!   success.
 //!
+//! ## Fault injection and request counts
+//! [`Config::faults`], [`Emulator::inject`] and [`Emulator::clear_faults`] make chosen
+//! requests fail (HTTP 500/502/503/429, a delay, a connection dropped mid-body, truncated or
+//! malformed JSON, a wrong content type, a `code` other than 0 inside HTTP 200, an oversized
+//! body), per operation or path and by a seeded probability: see [`faults`].
+//! [`Emulator::requests`] counts the requests received per operation, faulted or not.
+//!
+//! ## Persistence
+//! With [`Config::persist_dir`] the state is saved there after every request and when the
+//! emulator is dropped, and an emulator started on the same directory carries on with the
+//! same files, uploads, jobs, shares, messages and sessions.
+//!
 //! ## listPersonalFiles
 //! The spec models only `category` of its response (the docs' example is cut off). The
 //! emulator puts the page's entries in `files` (each a `FileMetadata`) and the next cursor in
@@ -53,15 +65,59 @@
 //! come in creation order; `sortInfo` is ignored.
 #![warn(missing_docs)]
 
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub mod error;
+pub mod faults;
+mod persist;
 mod server;
 pub mod state;
 
 pub use error::ApiError;
+pub use faults::{Fault, FaultKind};
+
+/// The operations the emulator implements (operationIds of the spec). Every other documented
+/// operation answers HTTP 501 "not supported by the emulator"; a test holds both to it.
+pub const EMULATED: &[&str] = &[
+    "batchStarFiles",
+    "cancelJob",
+    "cancelShares",
+    "clearRecycleBin",
+    "completeFile",
+    "createDirectory",
+    "createFile",
+    "createJob",
+    "createSession",
+    "createShare",
+    "getDirectoryStats",
+    "getDownloadUrls",
+    "getFile",
+    "getFullPath",
+    "getJobDetail",
+    "getShareByMeDetail",
+    "getSpace",
+    "getSpaceByContainerId",
+    "getUnreadCount",
+    "getUploadUrls",
+    "getUser",
+    "listDepartments",
+    "listJobs",
+    "listMessages",
+    "listPersonalFiles",
+    "listShareByMe",
+    "listShareWithMe",
+    "listStarredFiles",
+    "logout",
+    "markMessagesRead",
+    "refreshSession",
+    "renameFile",
+    "searchFiles",
+    "validateSession",
+];
 
 /// How the emulator behaves.
 #[derive(Clone, Debug)]
@@ -93,6 +149,14 @@ pub struct Config {
     pub app_id: String,
     /// The app secret that keys HMAC app auth.
     pub app_secret: String,
+    /// Faults injected from the start (more with [`Emulator::inject`]).
+    pub faults: Vec<Fault>,
+    /// The seed of the generator that decides which requests a fault with a probability
+    /// below 1 hits.
+    pub fault_seed: u64,
+    /// Save the state in this directory (`state.json` and `blobs/`) after every request, and
+    /// start from what is saved there. `None`: in memory only.
+    pub persist_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -111,6 +175,9 @@ impl Default for Config {
             quota_bytes: 10 * 1024 * 1024 * 1024,
             app_id: "emulator-app".into(),
             app_secret: "emulator-app-secret".into(),
+            faults: vec![],
+            fault_seed: 0x6b6f_6f64_7269_7665,
+            persist_dir: None,
         }
     }
 }
@@ -123,6 +190,20 @@ pub struct Emulator {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// How many requests [`Emulator::request_log`] keeps.
+pub const REQUEST_LOG_LEN: usize = 1000;
+
+/// One request as the emulator received it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// The operation it was counted under (see [`Emulator::requests`]).
+    pub operation: &'static str,
+    /// The HTTP method.
+    pub method: String,
+    /// The path as it arrived, percent-encoding untouched.
+    pub path: String,
+}
+
 /// A session made without HTTP (for the binary's banner and for tests).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionTokens {
@@ -133,15 +214,29 @@ pub struct SessionTokens {
 }
 
 impl Emulator {
-    /// Bind 127.0.0.1 and serve on the current Tokio runtime.
+    /// Bind 127.0.0.1 and serve on the current Tokio runtime. With
+    /// [`Config::persist_dir`], start from the state saved there (an unreadable snapshot is
+    /// an error).
     pub async fn start(config: Config) -> std::io::Result<Emulator> {
+        let (store, world) = match &config.persist_dir {
+            Some(dir) => {
+                let (store, world) = persist::Store::open(dir)?;
+                (Some(Mutex::new(store)), world)
+            }
+            None => (None, None),
+        };
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
         let addr = listener.local_addr()?;
         let base_url = format!("http://{addr}");
+        let faults = faults::Faults::new(config.faults.clone(), config.fault_seed);
         let inner = Arc::new(server::Inner {
             config,
             base_url: base_url.clone(),
-            world: Mutex::new(state::World::default()),
+            world: Mutex::new(world.unwrap_or_default()),
+            faults: Mutex::new(faults),
+            counts: Mutex::new(BTreeMap::new()),
+            log: Mutex::new(Default::default()),
+            store,
         });
         let router = server::router(inner.clone());
         let task = tokio::spawn(async move {
@@ -248,7 +343,50 @@ impl Emulator {
         id
     }
 
-    /// Stop serving.
+    /// Add a fault rule (after those already in force: the first that hits a request wins).
+    pub fn inject(&self, fault: Fault) {
+        self.inner.faults().add(fault);
+    }
+
+    /// Remove every fault rule, those from [`Config::faults`] included.
+    pub fn clear_faults(&self) {
+        self.inner.faults().clear();
+    }
+
+    /// How many requests for `operation` (an operationId, or `uploadPart`, `downloadFile`,
+    /// `unknown`) the emulator has received, faulted ones included.
+    pub fn requests(&self, operation: &str) -> u64 {
+        self.inner.counts().get(operation).copied().unwrap_or(0)
+    }
+
+    /// Requests received so far, by operation.
+    pub fn request_counts(&self) -> BTreeMap<String, u64> {
+        self.inner.counts().clone()
+    }
+
+    /// The latest [`REQUEST_LOG_LEN`] requests received, oldest first.
+    pub fn request_log(&self) -> Vec<RequestRecord> {
+        let log = self.inner.log.lock().unwrap_or_else(|e| e.into_inner());
+        log.iter().cloned().collect()
+    }
+
+    /// Forget the request counts and the request log.
+    pub fn reset_request_counts(&self) {
+        self.inner.counts().clear();
+        self.inner
+            .log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Save the state to [`Config::persist_dir`] now (a no-op without one). The emulator also
+    /// saves after every request and when dropped.
+    pub fn save(&self) -> std::io::Result<()> {
+        self.inner.save()
+    }
+
+    /// Stop serving (and save, when persisting).
     pub fn stop(self) {}
 }
 
@@ -264,5 +402,8 @@ impl std::fmt::Debug for Emulator {
 impl Drop for Emulator {
     fn drop(&mut self) {
         self.task.abort();
+        if let Err(e) = self.inner.save() {
+            eprintln!("koodrive-emulator: saving the state failed: {e}");
+        }
     }
 }

@@ -165,7 +165,7 @@ pub struct World {
 }
 
 /// A batch job (createJob).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Job {
     /// The job id.
     pub id: String,
@@ -196,7 +196,7 @@ pub struct Job {
 }
 
 /// A share made by the user (createShare).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Share {
     /// The share id.
     pub id: String,
@@ -223,7 +223,7 @@ pub struct Share {
 }
 
 /// A message to the user.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Message {
     /// The message id.
     pub id: String,

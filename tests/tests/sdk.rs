@@ -949,3 +949,48 @@ async fn a_slow_server_is_a_timeout() {
     );
     assert!(err.is_retryable());
 }
+
+#[tokio::test]
+async fn dot_path_ids_are_refused_before_sending() {
+    let server = MockServer::start().await;
+    for id in ["", ".", ".."] {
+        match token_client(&server)
+            .get_task_detail()
+            .task_id(id)
+            .call()
+            .await
+            .unwrap_err()
+        {
+            Error::InvalidRequest {
+                reason,
+                operation_id,
+            } => {
+                assert_eq!(operation_id, "getTaskDetail");
+                assert!(reason.contains("task_id"), "{reason}");
+            }
+            other => panic!("{id:?}: {other:?}"),
+        }
+    }
+    assert!(requests(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_error_code_is_found_whatever_the_content_type() {
+    let server = MockServer::start().await;
+    Mock::given(path("/koodrive/ose/v1/message/unreadCount"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(r#"{"code":13000309,"msg":"no such thing"}"#, "text/plain"),
+        )
+        .mount(&server)
+        .await;
+    let err = token_client(&server)
+        .get_unread_count()
+        .call()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (Some(200), Some(ErrorCode::ResourceNotFound))
+    );
+}

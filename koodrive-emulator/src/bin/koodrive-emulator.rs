@@ -6,7 +6,7 @@ use std::time::Duration;
 use koodrive_emulator::{Config, Emulator};
 
 const USAGE: &str = "usage: koodrive-emulator [--port N] [--auth-code CODE] \
-[--token-lifetime SECONDS] [--page-size N]";
+[--token-lifetime SECONDS] [--page-size N] | --list-emulated";
 
 fn parse_args() -> Result<Config, String> {
     let mut config = Config::default();
@@ -18,6 +18,12 @@ fn parse_args() -> Result<Config, String> {
         };
         if name == "--help" || name == "-h" {
             println!("{USAGE}");
+            std::process::exit(0);
+        }
+        if name == "--list-emulated" {
+            for op in koodrive_emulator::EMULATED {
+                println!("{op}");
+            }
             std::process::exit(0);
         }
         if !["--port", "--auth-code", "--token-lifetime", "--page-size"].contains(&name.as_str()) {

@@ -92,9 +92,10 @@ pub(crate) fn int_param(
 ) -> Result<Option<i64>, ApiError> {
     match params.get(name).map(String::as_str) {
         None | Some("") => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(|_| {
+        // The spec types these query parameters as Integer (int32).
+        Some(v) => v.parse::<i32>().map(|n| Some(i64::from(n))).map_err(|_| {
             ApiError::invalid(format!(
-                "parameter validation failed: {name} must be an integer, not {v}"
+                "parameter validation failed: {name} must be a 32-bit integer, not {v}"
             ))
         }),
     }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use koodrive_api::types;
 use serde_json::Value;
 
-use super::{App, Inner, ok, unsupported};
+use super::{App, Inner, ok};
 use crate::error::{
     ApiError, INSUFFICIENT_SPACE, INTEGRITY_CHECK_FAILED, NOT_ALLOWED_ON_FOLDER,
     UPLOAD_TASK_NOT_FOUND, parse, require,
@@ -505,7 +505,15 @@ pub(crate) async fn list_personal_files(
     let recycle_bin = match kind.as_str() {
         "0" => false,
         "1" => true,
-        _ => return Err(unsupported(method, uri).await),
+        _ => {
+            // Another documented operation on this path template, or a bad `type`.
+            if let Some(err) = super::other_operation(&method, &uri, "listPersonalFiles") {
+                return Err(err);
+            }
+            return Err(ApiError::invalid(format!(
+                "path parameter type: {kind:?} is not 0 or 1"
+            )));
+        }
     };
     app.auth(&headers)?;
     let req: types::ListPersonalFilesRequest = parse(&body)?;

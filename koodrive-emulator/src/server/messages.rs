@@ -36,6 +36,26 @@ pub(crate) async fn list_messages(
     let size = page_size(&app.config, int_param(&params, "pageSize")?)?;
     let after = cursor(params.get("pageCursor").map(String::as_str))?;
     let kind = params.get("filterType").cloned();
+    if let Some(k) = &kind {
+        // Validated with the spec's own enum.
+        k.parse::<types::ListMessagesFilterType>().map_err(|_| {
+            ApiError::invalid(format!(
+                "parameter validation failed: filterType {k:?} is not 000, 001, 002 or 003"
+            ))
+        })?;
+    }
+    if uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| p.starts_with("filterType="))
+        .count()
+        > 1
+    {
+        return Err(ApiError::invalid(
+            "parameter validation failed: filterType is given more than once",
+        ));
+    }
     let state = int_param(&params, "state")?;
     let world = app.world();
     let mut found: Vec<&Message> = world

@@ -1,7 +1,9 @@
 //! The routes and their handlers, one module per area. This module holds the router, what
 //! every handler shares (the state, the user check) and the layers around every route: HMAC
-//! app auth, the body limit and its JSON 413.
+//! app auth, the body limit and its JSON 413, and outermost the request counter, fault
+//! injection ([`crate::faults`]) and persistence ([`crate::persist`]).
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -17,6 +19,8 @@ use koodrive_api::envelope::ResultCode;
 
 use crate::Config;
 use crate::error::{ApiError, NOT_SUPPORTED, SPACE_NOT_FOUND, require};
+use crate::faults::{FaultKind, Faults};
+use crate::persist::Store;
 use crate::state::World;
 
 mod browse;
@@ -32,6 +36,14 @@ pub(crate) struct Inner {
     pub config: Config,
     pub base_url: String,
     pub world: Mutex<World>,
+    /// The fault rules in force.
+    pub faults: Mutex<Faults>,
+    /// Requests received, by operation.
+    pub counts: Mutex<BTreeMap<String, u64>>,
+    /// The latest requests received, oldest first.
+    pub log: Mutex<std::collections::VecDeque<crate::RequestRecord>>,
+    /// Where the state is saved, when it is.
+    pub store: Option<Mutex<Store>>,
 }
 
 pub(crate) type App = Arc<Inner>;
@@ -46,6 +58,25 @@ const MAX_DATE_SKEW_SECS: i64 = 5;
 impl Inner {
     pub fn world(&self) -> MutexGuard<'_, World> {
         self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn faults(&self) -> MutexGuard<'_, Faults> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn counts(&self) -> MutexGuard<'_, BTreeMap<String, u64>> {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Write the state to the persistence directory, if there is one. The store's lock is
+    /// held from the snapshot to the write, so that saves land in the order they were taken.
+    pub fn save(&self) -> std::io::Result<()> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+        let world = self.world();
+        store.save(&world)
     }
 
     /// Check the caller of a request and return the user id: a user token (its lifetime
@@ -143,9 +174,163 @@ pub(crate) fn router(app: App) -> Router {
         .fallback(unsupported)
         .method_not_allowed_fallback(unsupported)
         .layer(middleware::from_fn_with_state(app.clone(), verify_app_auth))
+        .layer(middleware::from_fn(check_common_headers))
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::map_response(json_payload_too_large))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            count_inject_persist,
+        ))
         .with_state(app)
+}
+
+/// The name a request is counted and matched under: its operationId, `uploadPart` and
+/// `downloadFile` for the emulator's own URLs, `unknown` for anything else.
+pub(crate) fn operation_name(method: &Method, path: &str) -> &'static str {
+    if path.starts_with("/_emulator/parts/") && method == Method::PUT {
+        return "uploadPart";
+    }
+    if path.starts_with("/_emulator/files/") && method == Method::GET {
+        return "downloadFile";
+    }
+    operation_for(method, path).unwrap_or("unknown")
+}
+
+/// Outermost layer: count the request under its operation, apply an injected fault if one
+/// hits it, and save the state afterwards when persisting (downloads change nothing).
+async fn count_inject_persist(State(app): State<App>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let operation = operation_name(request.method(), &path);
+    *app.counts().entry(operation.to_owned()).or_default() += 1;
+    {
+        let mut log = app.log.lock().unwrap_or_else(|e| e.into_inner());
+        if log.len() >= crate::REQUEST_LOG_LEN {
+            log.pop_front();
+        }
+        log.push_back(crate::RequestRecord {
+            operation,
+            method: request.method().to_string(),
+            path: path.clone(),
+        });
+    }
+    let fault = app.faults().pick(operation, &path);
+    let response = match fault {
+        None => next.run(request).await,
+        Some(kind) => inject(kind, request, next).await,
+    };
+    if operation != "downloadFile"
+        && let Err(e) = app.save()
+    {
+        eprintln!("koodrive-emulator: saving the state failed: {e}");
+    }
+    response
+}
+
+/// Apply one fault to a request (see [`FaultKind`] for which ones run the handler).
+async fn inject(kind: FaultKind, request: Request, next: Next) -> Response {
+    let text = |status: StatusCode, body: String| {
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            body,
+        )
+            .into_response()
+    };
+    match kind {
+        FaultKind::Status(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return text(status, format!("injected fault: HTTP {code}"));
+        }
+        FaultKind::ApiCode(code) => {
+            let body =
+                serde_json::json!({"code": code, "msg": format!("injected fault: code {code}")});
+            return (StatusCode::OK, axum::Json(body)).into_response();
+        }
+        FaultKind::Respond {
+            status,
+            content_type,
+            body,
+        } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
+        }
+        FaultKind::Delay(d) => {
+            tokio::time::sleep(d).await;
+            return next.run(request).await;
+        }
+        _ => {}
+    }
+    let response = next.run(request).await;
+    let (mut parts, body) = response.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
+        return text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the handler's body failed".into(),
+        );
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let body = match kind {
+        FaultKind::DropMidBody => {
+            // The full length is announced, half of it is sent, then the stream fails and
+            // hyper closes the connection.
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, body.len().into());
+            let half = body.slice(..body.len() / 2);
+            let chunks = futures_util::stream::unfold(0u8, move |step| {
+                let half = half.clone();
+                async move {
+                    match step {
+                        0 => Some((Ok::<Bytes, std::io::Error>(half), 1)),
+                        1 => {
+                            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                            Some((
+                                Err(std::io::Error::other("injected fault: connection dropped")),
+                                2,
+                            ))
+                        }
+                        _ => None,
+                    }
+                }
+            });
+            Body::from_stream(chunks)
+        }
+        FaultKind::TruncatedJson => Body::from(body.slice(..body.len() / 2)),
+        FaultKind::MalformedJson => {
+            parts.headers.insert(
+                header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            );
+            Body::from(r#"{"code": 0, "msg": "success",, "data": {]}"#)
+        }
+        FaultKind::WrongContentType => {
+            parts.headers.insert(
+                header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            Body::from(body)
+        }
+        FaultKind::OversizedBody(size) => {
+            let padded = match serde_json::from_slice::<serde_json::Value>(&body) {
+                Ok(serde_json::Value::Object(mut map)) => {
+                    let pad = size.saturating_sub(body.len() + 16);
+                    map.insert("_padding".into(), "x".repeat(pad).into());
+                    serde_json::to_vec(&map).expect("JSON")
+                }
+                _ => {
+                    let mut v = body.to_vec();
+                    v.resize(size.max(body.len()), b' ');
+                    v
+                }
+            };
+            Body::from(padded)
+        }
+        FaultKind::Status(_)
+        | FaultKind::ApiCode(_)
+        | FaultKind::Delay(_)
+        | FaultKind::Respond { .. } => Body::from(body),
+    };
+    Response::from_parts(parts, body)
 }
 
 /// axum answers an oversize body with a plain-text 413; KooDrive clients expect `{code, msg}`.
@@ -344,9 +529,10 @@ pub(crate) fn other_operation(method: &Method, uri: &Uri, expected: &str) -> Opt
 pub(crate) fn page_size(config: &Config, requested: Option<i64>) -> Result<usize, ApiError> {
     match requested {
         None => Ok(config.default_page_size),
-        Some(n) if n >= 1 => Ok((n as usize).min(config.max_page_size)),
+        // The docs allow 1 to 100; the emulator may serve shorter pages than asked for.
+        Some(n) if (1..=100).contains(&n) => Ok((n as usize).min(config.max_page_size)),
         Some(n) => Err(ApiError::invalid(format!(
-            "parameter validation failed: pageSize {n} must be at least 1"
+            "parameter validation failed: pageSize {n} must be 1 to 100"
         ))),
     }
 }
@@ -363,17 +549,108 @@ pub(crate) fn cursor(value: Option<&str>) -> Result<u64, ApiError> {
 
 /// Anything not routed: a documented operation answers "not supported by the emulator"
 /// (HTTP 501), anything else HTTP 404.
-pub(crate) async fn unsupported(method: Method, uri: Uri) -> ApiError {
+/// The shared headers are checked as the spec declares them: `language` is `zh-CN` or
+/// `en-US`, `X-Date` 16 characters and `X-Traceid` exactly 58; otherwise HTTP 400, 13000102.
+async fn check_common_headers(request: Request, next: Next) -> Response {
+    // An undocumented method is the router's to answer (405), whatever the headers.
+    let documented = documented_methods(request.uri().path()).contains(&request.method().as_str());
+    if !documented {
+        return next.run(request).await;
+    }
+    if let Some(problem) = common_header_problem(request.headers()) {
+        return ApiError::invalid(problem).into_response();
+    }
+    next.run(request).await
+}
+
+fn common_header_problem(headers: &HeaderMap) -> Option<String> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("\u{fffd}").to_owned())
+    };
+    if let Some(lang) = text("language")
+        && lang != "zh-CN"
+        && lang != "en-US"
+    {
+        return Some(format!("header language: {lang:?} is not zh-CN or en-US"));
+    }
+    // The spec's SigningDate: 16 characters (the signature check validates real values).
+    if let Some(date) = text("x-date")
+        && date.chars().count() != 16
+    {
+        return Some(format!(
+            "header X-Date: {date:?} is not 16 characters (YYYYMMDDTHHMMSSZ)"
+        ));
+    }
+    if let Some(trace) = text("x-traceid") {
+        let n = trace.chars().count();
+        if n != 58 {
+            return Some(format!("header X-Traceid: {n} characters, not 58"));
+        }
+    }
+    None
+}
+
+/// The methods the spec documents for a path: those of the most literal matching templates
+/// (`POST /cancel` is cancelJob; `/{job_id}` would match it too, but a literal path wins).
+fn documented_methods(path: &str) -> Vec<&'static str> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let is_param = |t: &str| t.starts_with('{') && t.ends_with('}');
+    let matches: Vec<(usize, &'static str)> = koodrive_api::operations::ALL
+        .iter()
+        .filter_map(|m| {
+            let template: Vec<&str> = m.path.trim_end_matches('/').split('/').collect();
+            let fits = template.len() == segments.len()
+                && template
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| is_param(t) || t == s);
+            fits.then(|| (template.iter().filter(|t| !is_param(t)).count(), m.method))
+        })
+        .collect();
+    let best = matches.iter().map(|(n, _)| *n).max().unwrap_or(0);
+    let mut methods: Vec<&'static str> = matches
+        .into_iter()
+        .filter(|(n, _)| *n == best)
+        .map(|(_, m)| m)
+        .collect();
+    methods.sort_unstable();
+    methods.dedup();
+    methods
+}
+
+pub(crate) async fn unsupported(method: Method, uri: Uri) -> Response {
+    let allowed = documented_methods(uri.path());
     match operation_for(&method, uri.path()) {
-        Some(id) => ApiError::not_supported(id),
-        None => ApiError::new(
+        Some(id) if allowed.contains(&method.as_str()) => {
+            ApiError::not_supported(id).into_response()
+        }
+        _ if !allowed.is_empty() => {
+            let allow = allowed.join(", ");
+            let mut response = ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                NOT_SUPPORTED,
+                format!(
+                    "{method} is not documented for {}; the spec documents {allow}",
+                    uri.path()
+                ),
+            )
+            .into_response();
+            if let Ok(v) = axum::http::HeaderValue::from_str(&allow) {
+                response.headers_mut().insert(axum::http::header::ALLOW, v);
+            }
+            response
+        }
+        _ => ApiError::new(
             StatusCode::NOT_FOUND,
             crate::error::RESOURCE_NOT_FOUND,
             format!(
                 "{method} {} is not a KooDrive operation (nor an emulator route)",
                 uri.path()
             ),
-        ),
+        )
+        .into_response(),
     }
 }
 

@@ -52,6 +52,11 @@ pub(crate) async fn refresh_session(
     State(app): State<App>,
     headers: HeaderMap,
 ) -> Result<Json<types::RefreshSessionResponse>, ApiError> {
+    if !headers.contains_key(header::AUTHORIZATION) {
+        return Err(ApiError::unauthorized(
+            "refreshSession needs the (possibly expired) access token",
+        ));
+    }
     let session_id = headers
         .get("x-session-id")
         .and_then(|v| v.to_str().ok())
