@@ -214,10 +214,12 @@ fn conformance(root: &Path, spec_dir: &Path, args: &[String]) -> Result<(), Stri
         .arg("--list-emulated")
         .output()
         .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+    // logout and refreshSession end or replace the session this run authenticates with; the
+    // emulator's own tests cover them.
     let operations: Vec<String> = String::from_utf8_lossy(&listed.stdout)
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty())
+        .filter(|l| !l.is_empty() && !matches!(*l, "logout" | "refreshSession"))
         .map(str::to_owned)
         .collect();
     if operations.is_empty() {

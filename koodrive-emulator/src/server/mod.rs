@@ -549,6 +549,116 @@ pub(crate) fn cursor(value: Option<&str>) -> Result<u64, ApiError> {
 
 /// Anything not routed: a documented operation answers "not supported by the emulator"
 /// (HTTP 501), anything else HTTP 404.
+/// The bundled spec (written by build.rs).
+static SPEC: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(|| {
+    serde_json::from_str(include_str!(concat!(env!("OUT_DIR"), "/openapi.json")))
+        .expect("the bundled spec is JSON")
+});
+
+/// Follow a local `$ref`.
+fn resolve(value: &serde_json::Value) -> &serde_json::Value {
+    match value
+        .get("$ref")
+        .and_then(|r| r.as_str())
+        .and_then(|r| r.strip_prefix('#'))
+    {
+        Some(pointer) => SPEC.pointer(pointer).unwrap_or(value),
+        None => value,
+    }
+}
+
+/// Check the query against the operation's declared query parameters: integers parse and fit
+/// their format, enum values are listed, booleans are `true`/`false`, and a parameter that is
+/// not an array appears once.
+fn query_problem(method: &Method, uri: &Uri) -> Option<String> {
+    let id = operation_for(method, uri.path())?;
+    let meta = koodrive_api::operation::OperationMeta::find(id)?;
+    let op = SPEC
+        .get("paths")?
+        .get(meta.path)?
+        .get(meta.method.to_ascii_lowercase())?;
+    let pairs: Vec<(String, String)> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let decode = |s: &str| percent_decode(&s.replace('+', " "));
+            (decode(k), decode(v))
+        })
+        .collect();
+    for param in op.get("parameters")?.as_array()?.iter().map(resolve) {
+        if param.get("in").and_then(|v| v.as_str()) != Some("query") {
+            continue;
+        }
+        let name = param.get("name")?.as_str()?;
+        let schema = resolve(param.get("schema")?);
+        let values: Vec<&str> = pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let is_array = schema.get("type").and_then(|t| t.as_str()) == Some("array");
+        if values.len() > 1 && !is_array {
+            return Some(format!(
+                "query parameter {name} is given {} times",
+                values.len()
+            ));
+        }
+        let item = if is_array {
+            resolve(schema.get("items")?)
+        } else {
+            schema
+        };
+        for v in values {
+            let ok = match item.get("type").and_then(|t| t.as_str()) {
+                Some("integer") => match item.get("format").and_then(|f| f.as_str()) {
+                    Some("int32") => v.parse::<i32>().is_ok(),
+                    _ => v.parse::<i64>().is_ok(),
+                },
+                Some("number") => v.parse::<f64>().is_ok(),
+                Some("boolean") => v == "true" || v == "false",
+                _ => true,
+            };
+            let listed = item.get("enum").and_then(|e| e.as_array()).is_none_or(|e| {
+                e.iter().any(|x| {
+                    x.as_str() == Some(v) || v.parse::<i64>().is_ok_and(|n| x.as_i64() == Some(n))
+                })
+            });
+            if !ok || !listed {
+                return Some(format!(
+                    "query parameter {name}: {v:?} does not fit its schema {item}"
+                ));
+            }
+        }
+    }
+    None
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%' && i + 3 <= bytes.len())
+            .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok())
+            .flatten()
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match escaped {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The shared headers are checked as the spec declares them: `language` is `zh-CN` or
 /// `en-US`, `X-Date` 16 characters and `X-Traceid` exactly 58; otherwise HTTP 400, 13000102.
 async fn check_common_headers(request: Request, next: Next) -> Response {
@@ -557,7 +667,9 @@ async fn check_common_headers(request: Request, next: Next) -> Response {
     if !documented {
         return next.run(request).await;
     }
-    if let Some(problem) = common_header_problem(request.headers()) {
+    if let Some(problem) = common_header_problem(request.headers())
+        .or_else(|| query_problem(request.method(), request.uri()))
+    {
         return ApiError::invalid(problem).into_response();
     }
     next.run(request).await

@@ -1,0 +1,358 @@
+//! Figure 2: per-call overhead of koodrive-api (user token, trace ids, retries on) against the
+//! same request written by hand with reqwest + serde_json, interleaved, against the emulator
+//! in a child process.
+
+use std::time::{Duration, Instant};
+
+use koodrive_api::{Client, OperationExt, types};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::emulator::Remote;
+use crate::{Result, heading, median, micros, percentile};
+
+/// Calls of each kind to warm up (connections, allocator, caches); not counted.
+const WARMUP: usize = 300;
+/// Calls of each kind measured, at most.
+const CALLS: usize = 5000;
+/// Wall time of one operation's measurement, at most (both sides together).
+const BUDGET: Duration = Duration::from_secs(12);
+
+const TRACE_ID: HeaderName = HeaderName::from_static("x-traceid");
+
+/// A fresh 58-character trace id, as a careful hand-written caller would make one.
+fn trace_id() -> String {
+    use std::hash::{BuildHasher, Hasher, RandomState};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let state = RandomState::new();
+    let mut id = String::with_capacity(64);
+    id.push_str("hand_");
+    let mut i = 0u64;
+    while id.len() < 58 {
+        let mut h = state.build_hasher();
+        h.write_u64(n);
+        h.write_u64(i);
+        id.push_str(&format!("{:016x}", h.finish()));
+        i += 1;
+    }
+    id.truncate(58);
+    id
+}
+
+/// The hand-written client: reqwest configured as koodrive-api configures it (timeouts),
+/// serde_json for the bodies, the envelope's `code` checked.
+struct Hand {
+    http: reqwest::Client,
+    base: String,
+    token: HeaderValue,
+}
+
+fn code_ok(v: &Value) -> bool {
+    match &v["code"] {
+        Value::Number(n) => n.as_i64() == Some(0),
+        Value::String(s) => s == "0",
+        Value::Null => true,
+        _ => false,
+    }
+}
+
+impl Hand {
+    fn new(base: &str, token: &str) -> Result<Hand> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(30))
+            .timeout(Duration::from_secs(60))
+            .user_agent("hand-written/1")
+            .build()?;
+        let mut token = HeaderValue::from_str(token)?;
+        token.set_sensitive(true);
+        Ok(Hand {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            token,
+        })
+    }
+
+    async fn finish(response: reqwest::Response) -> Result<Value> {
+        let status = response.status();
+        let body = response.bytes().await?;
+        let v: Value = serde_json::from_slice(&body)?;
+        if !status.is_success() || !code_ok(&v) {
+            return Err(format!("HTTP {status}: {v}").into());
+        }
+        Ok(v)
+    }
+
+    /// GET /message/unreadCount.
+    async fn unread_count(&self) -> Result<i64> {
+        let response = self
+            .http
+            .get(format!("{}/koodrive/ose/v1/message/unreadCount", self.base))
+            .header(AUTHORIZATION, self.token.clone())
+            .header(TRACE_ID, trace_id())
+            .header(ACCEPT, "application/json")
+            .send()
+            .await?;
+        Ok(Self::finish(response).await?["count"]
+            .as_i64()
+            .unwrap_or_default())
+    }
+
+    /// POST /files/{fileId}/detail.
+    async fn get_file(&self, container: &str, file_id: &str) -> Result<String> {
+        let body = serde_json::to_vec(&serde_json::json!({ "containerId": container }))?;
+        let response = self
+            .http
+            .post(format!(
+                "{}/koodrive/ose/v1/files/{file_id}/detail",
+                self.base
+            ))
+            .header(AUTHORIZATION, self.token.clone())
+            .header(TRACE_ID, trace_id())
+            .header(ACCEPT, "application/json")
+            .header(CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await?;
+        let v = Self::finish(response).await?;
+        Ok(v["id"].as_str().unwrap_or_default().to_owned())
+    }
+}
+
+async fn api_unread_count(api: &Client) -> Result<i64> {
+    Ok(api
+        .get_unread_count()
+        .call()
+        .await?
+        .count
+        .unwrap_or_default()
+        .into())
+}
+
+async fn api_get_file(api: &Client, container: &str, file_id: &str) -> Result<String> {
+    Ok(api
+        .get_file()
+        .file_id(file_id)
+        .body(types::GetFileRequest {
+            container_id: container.into(),
+            image_process: None,
+        })
+        .call()
+        .await?
+        .id
+        .unwrap_or_default())
+}
+
+/// Serve one request on a one-shot listener and return its header lines (values of
+/// Authorization and X-Traceid elided), to show that both sides send the same headers.
+async fn capture<F, Fut>(reply: &'static str, send: F) -> Result<Vec<String>>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await?;
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let head_end = loop {
+            let n = socket.read(&mut chunk).await?;
+            if n == 0 {
+                return Err(std::io::Error::other("closed before the headers"));
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i;
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+            reply.len()
+        );
+        socket.write_all(response.as_bytes()).await?;
+        socket.shutdown().await.ok();
+        Ok::<_, std::io::Error>(head)
+    });
+    send(base).await?;
+    let head = server.await??;
+    Ok(head
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (name, value) = l.split_once(':').unwrap_or((l, ""));
+            let name = name.to_ascii_lowercase();
+            match name.as_str() {
+                "authorization" | "x-traceid" | "host" => {
+                    format!("{name}: <{} chars>", value.trim().len())
+                }
+                _ => format!("{name}:{value}"),
+            }
+        })
+        .collect())
+}
+
+struct Side {
+    samples: Vec<Duration>,
+}
+
+impl Side {
+    fn report(&mut self, name: &str) -> (Duration, Duration, f64) {
+        let total: Duration = self.samples.iter().sum();
+        let throughput = self.samples.len() as f64 / total.as_secs_f64();
+        let m = median(&mut self.samples);
+        let p99 = percentile(&mut self.samples, 99.0);
+        println!(
+            "  {name:<28} median {:>9}  p99 {:>9}  {:>8.0} calls/s  ({} calls)",
+            micros(m),
+            micros(p99),
+            throughput,
+            self.samples.len()
+        );
+        (m, p99, throughput)
+    }
+}
+
+/// Measure two ways of making the same call, interleaved (order alternating each round).
+async fn duel<A, AF, B, BF>(title: &str, mut a: A, mut b: B) -> Result<()>
+where
+    A: FnMut() -> AF,
+    AF: std::future::Future<Output = Result<()>>,
+    B: FnMut() -> BF,
+    BF: std::future::Future<Output = Result<()>>,
+{
+    for _ in 0..WARMUP {
+        a().await?;
+        b().await?;
+    }
+    let mut sa = Side {
+        samples: Vec::with_capacity(CALLS),
+    };
+    let mut sb = Side {
+        samples: Vec::with_capacity(CALLS),
+    };
+    let started = Instant::now();
+    for round in 0..CALLS {
+        if started.elapsed() > BUDGET {
+            break;
+        }
+        let first_a = round % 2 == 0;
+        for which in [first_a, !first_a] {
+            let t = Instant::now();
+            if which {
+                a().await?;
+                sa.samples.push(t.elapsed());
+            } else {
+                b().await?;
+                sb.samples.push(t.elapsed());
+            }
+        }
+    }
+    println!("{title}");
+    let (ma, pa, ta) = sa.report("koodrive-api .call()");
+    let (mb, pb, tb) = sb.report("hand-written reqwest+serde");
+    println!(
+        "  RATIO api/hand: median {:.3}, p99 {:.3}, throughput {:.3} (goal: median within 5%, i.e. <= 1.050)",
+        ma.as_secs_f64() / mb.as_secs_f64(),
+        pa.as_secs_f64() / pb.as_secs_f64(),
+        ta / tb
+    );
+    Ok(())
+}
+
+/// Figure 2.
+pub fn figure() -> Result<()> {
+    heading("per-call overhead: koodrive-api against hand-written reqwest + serde_json");
+    let remote = Remote::start()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let api = remote.client()?;
+        let hand = Hand::new(&remote.base_url, &remote.access_token)?;
+        let container = remote.container_id.clone();
+        let folder = api
+            .create_directory()
+            .body(types::CreateDirectoryRequest {
+                container_id: container.clone(),
+                created_time: None,
+                description: None,
+                edited_time: None,
+                file_name: Some("bench".try_into()?),
+                file_type: Some(types::CreateDirectoryRequestFileType::X10),
+                hidden: None,
+                mime_type: None,
+                parent_folder: vec!["root".into()],
+                rename_mode: None,
+                smart_folder_attr: vec![],
+            })
+            .call()
+            .await?
+            .id
+            .ok_or("createDirectory returned no id")?;
+
+        // The headers each side sends (the same names, the same values but for the agent).
+        let token = remote.access_token.clone();
+        let session = remote.session_id.clone();
+        for (name, reply) in [
+            ("getUnreadCount", r#"{"code":0,"count":0}"#),
+            ("getFile", r#"{"code":0,"id":"x"}"#),
+        ] {
+            let (c, f) = (container.clone(), folder.clone());
+            let (t, s) = (token.clone(), session.clone());
+            let api_headers = capture(reply, move |base| async move {
+                let api = Client::builder(base)
+                    .user_token(t, Some(s))
+                    .auto_refresh(true)
+                    .build()?;
+                if name == "getFile" {
+                    api_get_file(&api, &c, &f).await.map(drop)
+                } else {
+                    api_unread_count(&api).await.map(drop)
+                }
+            })
+            .await?;
+            let (c, f, t) = (container.clone(), folder.clone(), token.clone());
+            let hand_headers = capture(reply, move |base| async move {
+                let hand = Hand::new(&base, &t)?;
+                if name == "getFile" {
+                    hand.get_file(&c, &f).await.map(drop)
+                } else {
+                    hand.unread_count().await.map(drop)
+                }
+            })
+            .await?;
+            println!("{name} request headers: koodrive-api {api_headers:?}");
+            println!(
+                "{:width$} hand-written {hand_headers:?}",
+                "",
+                width = name.len() + 17
+            );
+        }
+
+        // Both sides agree before anything is timed.
+        assert_eq!(api_unread_count(&api).await?, hand.unread_count().await?);
+        assert_eq!(
+            api_get_file(&api, &container, &folder).await?,
+            hand.get_file(&container, &folder).await?
+        );
+
+        duel(
+            "GET getUnreadCount",
+            || async { api_unread_count(&api).await.map(drop) },
+            || async { hand.unread_count().await.map(drop) },
+        )
+        .await?;
+        duel(
+            "POST getFile (JSON body, idempotent: retries apply)",
+            || async { api_get_file(&api, &container, &folder).await.map(drop) },
+            || async { hand.get_file(&container, &folder).await.map(drop) },
+        )
+        .await?;
+        Ok(())
+    })
+}
