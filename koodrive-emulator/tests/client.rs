@@ -1,15 +1,17 @@
 //! The real client (`koodrive_api::Client`) against the emulator, over HTTP on 127.0.0.1.
 
+mod common;
+
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use koodrive_api::upload::{MIN_PART_SIZE, UploadOptions, UploadTarget};
-use koodrive_api::{Client, Error, ErrorCode, OperationExt, Paginate, types};
+use common::{
+    api_error, assert_401_error_body, builder_with_token, create_file_request, get_file_request,
+    list_all, min_part_options, mkdir, rename_request, start, temp_path, test_data, try_mkdir,
+    upload_target,
+};
+use koodrive_api::upload::{MIN_PART_SIZE, UploadTarget};
+use koodrive_api::{Client, ErrorCode, OperationExt, types};
 use koodrive_emulator::{Config, Emulator};
-
-async fn start(config: Config) -> Emulator {
-    Emulator::start(config).await.expect("the emulator starts")
-}
 
 /// createSession with the auth code, through a client without credentials.
 async fn create_session(emulator: &Emulator) -> types::SessionUserDto {
@@ -26,101 +28,13 @@ async fn create_session(emulator: &Emulator) -> types::SessionUserDto {
     response.data.expect("createSession returns data")
 }
 
-/// A signed-in client with automatic session refresh.
-async fn sign_in(emulator: &Emulator) -> Client {
+/// A client signed in through createSession, with automatic session refresh.
+async fn sign_in_refreshing(emulator: &Emulator) -> Client {
     let session = create_session(emulator).await;
-    Client::builder(emulator.base_url())
-        .user_token(session.access_token.unwrap(), session.session_id)
+    builder_with_token(emulator, session.access_token.unwrap(), session.session_id)
         .auto_refresh(true)
         .build()
         .unwrap()
-}
-
-fn api_error(e: &Error) -> (u16, Option<ErrorCode>) {
-    (e.status().unwrap_or(0), e.code())
-}
-
-async fn mkdir(
-    client: &Client,
-    container: &str,
-    parent: &str,
-    name: &str,
-) -> Result<String, Error> {
-    let created = client
-        .create_directory()
-        .body(types::CreateDirectoryRequest {
-            container_id: container.into(),
-            created_time: None,
-            description: None,
-            edited_time: None,
-            file_name: Some(name.try_into().unwrap()),
-            file_type: Some(types::CreateDirectoryRequestFileType::X10),
-            hidden: None,
-            mime_type: None,
-            parent_folder: vec![parent.into()],
-            rename_mode: None,
-            smart_folder_attr: vec![],
-        })
-        .call()
-        .await?;
-    Ok(created.id.expect("createDirectory returns the id"))
-}
-
-fn list_request(container: &str, parent: &str, page_size: i32) -> types::ListPersonalFilesRequest {
-    types::ListPersonalFilesRequest {
-        container_id: container.into(),
-        file_name: None,
-        file_type: None,
-        image_process: None,
-        page_info: Some(types::FilePageInfo {
-            page_cursor: None,
-            page_size: Some(page_size),
-        }),
-        parent_file_id: parent.into(),
-        sort_info: None,
-    }
-}
-
-/// Every page of a folder, through the client's paginator: the names on each page.
-async fn list_all(
-    client: &Client,
-    container: &str,
-    parent: &str,
-    page_size: i32,
-) -> Vec<Vec<String>> {
-    let pages = client
-        .list_personal_files()
-        .type_(types::ListPersonalFilesType::X0)
-        .body(list_request(container, parent, page_size))
-        .pages();
-    let mut pages = std::pin::pin!(pages);
-    let mut out = vec![];
-    while let Some(page) = pages.next().await {
-        let page = page.expect("a page");
-        let files = page
-            .extra
-            .get("files")
-            .and_then(|f| f.as_array())
-            .cloned()
-            .unwrap_or_default();
-        out.push(
-            files
-                .into_iter()
-                .map(|f| {
-                    let meta: types::FileMetadata =
-                        serde_json::from_value(f).expect("FileMetadata");
-                    meta.file_name.unwrap_or_default()
-                })
-                .collect(),
-        );
-    }
-    out
-}
-
-fn test_data(len: usize) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect()
 }
 
 #[tokio::test]
@@ -146,8 +60,7 @@ async fn sign_in_validate_refresh_and_logout() {
     assert!(token.starts_with("Bearer "), "{token}");
     assert_eq!(session.user_id.as_deref(), Some("emulator-user"));
 
-    let client = Client::builder(emulator.base_url())
-        .user_token(token.clone(), Some(session_id.clone()))
+    let client = builder_with_token(&emulator, token.clone(), Some(session_id.clone()))
         .build()
         .unwrap();
     let me = client
@@ -212,10 +125,7 @@ async fn a_missing_or_unknown_token_is_401_with_code_and_msg() {
             request = request.header("Authorization", a);
         }
         let response = request.send().await.unwrap();
-        assert_eq!(response.status().as_u16(), 401);
-        let body: types::ErrorBody = response.json().await.expect("an ErrorBody");
-        assert_eq!(body.code.value(), 401);
-        assert!(body.msg.is_some_and(|m| !m.is_empty()));
+        assert_401_error_body(response, &format!("{auth:?}")).await;
     }
 }
 
@@ -223,12 +133,10 @@ async fn a_missing_or_unknown_token_is_401_with_code_and_msg() {
 async fn folder_upload_list_download_rename_and_duplicates() {
     let emulator = start(Config::default()).await;
     let container = emulator.container_id().to_owned();
-    let client = sign_in(&emulator).await;
+    let client = sign_in_refreshing(&emulator).await;
 
-    let folder = mkdir(&client, &container, "root", "docs")
-        .await
-        .expect("createDirectory");
-    let err = mkdir(&client, &container, "root", "docs")
+    let folder = mkdir(&client, &container, "root", "docs").await;
+    let err = try_mkdir(&client, &container, "root", "docs")
         .await
         .unwrap_err();
     assert_eq!(
@@ -239,18 +147,10 @@ async fn folder_upload_list_download_rename_and_duplicates() {
 
     // A file of three whole 5 MiB parts and a short fourth one.
     let data = test_data(3 * MIN_PART_SIZE as usize + 1234);
-    let path = std::env::temp_dir().join(format!("koodrive-emulator-{}.bin", std::process::id()));
+    let path = temp_path("client.bin");
     tokio::fs::write(&path, &data).await.unwrap();
-    let target = UploadTarget {
-        container_id: container.clone(),
-        parent_folder: folder.clone(),
-        file_name: "report.bin".into(),
-    };
-    let options = UploadOptions {
-        part_size: MIN_PART_SIZE,
-        concurrency: 2,
-        ..UploadOptions::default()
-    };
+    let target = upload_target(&container, &folder, "report.bin");
+    let options = min_part_options();
     let outcome = client
         .upload_file(&path, target.clone(), options.clone())
         .await
@@ -297,10 +197,7 @@ async fn folder_upload_list_download_rename_and_duplicates() {
     let file = client
         .get_file()
         .file_id(outcome.file_id.clone())
-        .body(types::GetFileRequest {
-            container_id: container.clone(),
-            image_process: None,
-        })
+        .body(get_file_request(&container))
         .call()
         .await
         .expect("getFile");
@@ -322,14 +219,10 @@ async fn folder_upload_list_download_rename_and_duplicates() {
         client
             .rename_file()
             .file_id(outcome.file_id.clone())
-            .body(types::RenameFileRequest {
-                container_id: container.clone(),
-                name: name.try_into().unwrap(),
-                rename_mode: None,
-            })
+            .body(rename_request(&container, name))
     };
     rename("final.bin").call().await.expect("renameFile");
-    mkdir(&client, &container, &folder, "taken").await.unwrap();
+    mkdir(&client, &container, &folder, "taken").await;
     let err = rename("taken").call().await.unwrap_err();
     assert_eq!(
         api_error(&err),
@@ -347,10 +240,10 @@ async fn folder_upload_list_download_rename_and_duplicates() {
 async fn listing_crosses_several_pages() {
     let emulator = start(Config::default()).await;
     let container = emulator.container_id().to_owned();
-    let client = sign_in(&emulator).await;
+    let client = sign_in_refreshing(&emulator).await;
     let names: Vec<String> = (1..=7).map(|i| format!("folder-{i}")).collect();
     for name in &names {
-        mkdir(&client, &container, "root", name).await.unwrap();
+        mkdir(&client, &container, "root", name).await;
     }
     let pages = list_all(&client, &container, "root", 2).await;
     assert_eq!(pages.len(), 4, "{pages:?}");
@@ -366,12 +259,11 @@ async fn an_expired_token_is_refreshed_automatically() {
     })
     .await;
     let container = emulator.container_id().to_owned();
-    let client = sign_in(&emulator).await;
+    let client = sign_in_refreshing(&emulator).await;
 
     // Without auto refresh, the expired token is an HTTP 401.
     let session = create_session(&emulator).await;
-    let plain = Client::builder(emulator.base_url())
-        .user_token(session.access_token.unwrap(), session.session_id)
+    let plain = builder_with_token(&emulator, session.access_token.unwrap(), session.session_id)
         .build()
         .unwrap();
 
@@ -381,7 +273,7 @@ async fn an_expired_token_is_refreshed_automatically() {
     let err = plain.validate_session().call().await.unwrap_err();
     assert_eq!(err.status(), Some(401), "{err}");
     // The auto-refreshing client gets a 401, refreshes and resends.
-    let id = mkdir(&client, &container, "root", "after-expiry")
+    let id = try_mkdir(&client, &container, "root", "after-expiry")
         .await
         .expect("refreshed");
     assert!(!id.is_empty());
@@ -396,25 +288,13 @@ async fn an_expired_token_is_refreshed_automatically() {
 async fn a_wrong_sha256_or_a_missing_part_fails_the_integrity_check() {
     let emulator = start(Config::default()).await;
     let container = emulator.container_id().to_owned();
-    let client = sign_in(&emulator).await;
+    let client = sign_in_refreshing(&emulator).await;
     let http = reqwest::Client::new();
 
     let create = |name: &str, sha256: Option<String>, length: i64| {
         client.create_file().body(types::CreateFileRequest {
-            auto_rename: None,
-            container_id: container.clone(),
-            created_time: None,
-            description: None,
-            file_name: name.try_into().unwrap(),
-            file_type: "45".into(),
-            length,
-            mime_type: None,
-            multi_parts: vec![],
-            parent_folder: vec!["root".into()],
-            pre_hash: None,
             sha256,
-            upload_mode: None,
-            upload_type: None,
+            ..create_file_request(&container, name, length)
         })
     };
     let part = |n: u32, size: usize| types::MultiPartInfo {
@@ -547,7 +427,7 @@ async fn missing_required_fields_are_13000102() {
 #[tokio::test]
 async fn unimplemented_operations_say_so() {
     let emulator = start(Config::default()).await;
-    let client = sign_in(&emulator).await;
+    let client = sign_in_refreshing(&emulator).await;
     let err = client.get_quota_used().call().await.unwrap_err();
     assert_eq!(err.status(), Some(501), "{err}");
     assert!(

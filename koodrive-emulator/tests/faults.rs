@@ -3,30 +3,24 @@
 //! typed error of the right variant, the request is sent exactly as often as the retry
 //! policy says, and the emulator's state afterwards shows nothing duplicated and nothing lost.
 
+mod common;
+
 use std::time::Duration;
 
-use koodrive_api::{Client, Error, OperationExt, RetryPolicy, types};
+use common::{
+    RETRY_ATTEMPTS, fast_retry, get_file_request, list_all, list_names, mkdir, mkdir_request,
+    sign_in_retrying, signed_in, start,
+};
+use koodrive_api::{Client, Error, OperationExt};
 use koodrive_emulator::{Config, Emulator, Fault, FaultKind};
 
-const ATTEMPTS: u32 = 3;
 const TIMEOUT: Duration = Duration::from_millis(400);
 
-fn policy() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: ATTEMPTS,
-        initial_backoff: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(5),
-    }
-}
-
-async fn start() -> (Emulator, Client) {
-    let emulator = Emulator::start(Config::default())
-        .await
-        .expect("the emulator starts");
-    let s = emulator.issue_session();
-    let client = Client::builder(emulator.base_url())
-        .user_token(s.access_token, Some(s.session_id))
-        .retry(policy())
+/// An emulator, and a client that retries with [`fast_retry`] and times out after [`TIMEOUT`].
+async fn start_with_timeout() -> (Emulator, Client) {
+    let emulator = start(Config::default()).await;
+    let client = signed_in(&emulator)
+        .retry(fast_retry())
         .timeout(Some(TIMEOUT))
         .build()
         .unwrap();
@@ -65,22 +59,6 @@ impl Op {
     }
 }
 
-fn mkdir_request(container: &str, name: &str) -> types::CreateDirectoryRequest {
-    types::CreateDirectoryRequest {
-        container_id: container.into(),
-        created_time: None,
-        description: None,
-        edited_time: None,
-        file_name: Some(name.try_into().unwrap()),
-        file_type: Some(types::CreateDirectoryRequestFileType::X10),
-        hidden: None,
-        mime_type: None,
-        parent_folder: vec!["root".into()],
-        rename_mode: None,
-        smart_folder_attr: vec![],
-    }
-}
-
 /// Call `op` once through the client: Ok(()) or the typed error.
 async fn call(client: &Client, container: &str, op: Op, arg: &str) -> Result<(), Error> {
     match op {
@@ -88,16 +66,13 @@ async fn call(client: &Client, container: &str, op: Op, arg: &str) -> Result<(),
         Op::Idempotent => client
             .get_file()
             .file_id(arg)
-            .body(types::GetFileRequest {
-                container_id: container.into(),
-                image_process: None,
-            })
+            .body(get_file_request(container))
             .call()
             .await
             .map(drop),
         Op::NonIdempotent => client
             .create_directory()
-            .body(mkdir_request(container, arg))
+            .body(mkdir_request(container, "root", arg))
             .call()
             .await
             .map(drop),
@@ -106,42 +81,12 @@ async fn call(client: &Client, container: &str, op: Op, arg: &str) -> Result<(),
 
 /// The names in the root folder, in creation order (all on one page).
 async fn root_names(client: &Client, container: &str) -> Vec<String> {
-    let page = client
-        .list_personal_files()
-        .type_(types::ListPersonalFilesType::X0)
-        .body(types::ListPersonalFilesRequest {
-            container_id: container.into(),
-            file_name: None,
-            file_type: None,
-            image_process: None,
-            page_info: Some(types::FilePageInfo {
-                page_cursor: None,
-                page_size: Some(100),
-            }),
-            parent_file_id: "root".into(),
-            sort_info: None,
-        })
-        .call()
-        .await
-        .expect("listPersonalFiles");
-    page.extra["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["fileName"].as_str().unwrap().to_owned())
-        .collect()
+    list_names(client, container, "root", false, Some(100)).await
 }
 
 /// A folder to getFile, made before any fault is injected.
 async fn a_folder(client: &Client, container: &str) -> String {
-    client
-        .create_directory()
-        .body(mkdir_request(container, "target"))
-        .call()
-        .await
-        .expect("createDirectory")
-        .id
-        .unwrap()
+    mkdir(client, container, "root", "target").await
 }
 
 /// One row of the matrix: the fault, and for a GET or idempotent POST and for a
@@ -157,7 +102,7 @@ struct Row {
 }
 
 fn matrix() -> Vec<Row> {
-    let a = ATTEMPTS as u64;
+    let a = RETRY_ATTEMPTS as u64;
     let row = |name, kind, idempotent, non_idempotent, handled| Row {
         name,
         kind,
@@ -258,7 +203,7 @@ fn outcome(r: &Result<(), Error>) -> String {
 
 #[tokio::test]
 async fn the_fault_matrix_gives_typed_errors_and_retries_exactly_as_specified() {
-    let (emulator, client) = start().await;
+    let (emulator, client) = start_with_timeout().await;
     let container = emulator.container_id().to_owned();
     let folder = a_folder(&client, &container).await;
     let mut created = vec!["target".to_owned()];
@@ -309,7 +254,7 @@ async fn the_fault_matrix_gives_typed_errors_and_retries_exactly_as_specified() 
 
 #[tokio::test]
 async fn a_fault_injected_once_is_recovered_from_by_idempotent_calls_only() {
-    let (emulator, client) = start().await;
+    let (emulator, client) = start_with_timeout().await;
     let container = emulator.container_id().to_owned();
     let folder = a_folder(&client, &container).await;
     let once = [
@@ -355,7 +300,7 @@ async fn a_fault_injected_once_is_recovered_from_by_idempotent_calls_only() {
 
 #[tokio::test]
 async fn a_connection_dropped_mid_body_is_a_transport_error_and_runs_the_handler_once() {
-    let (emulator, client) = start().await;
+    let (emulator, client) = start_with_timeout().await;
     let container = emulator.container_id().to_owned();
     let folder = a_folder(&client, &container).await;
     for op in [Op::Get, Op::Idempotent, Op::NonIdempotent] {
@@ -372,7 +317,7 @@ async fn a_connection_dropped_mid_body_is_a_transport_error_and_runs_the_handler
         let expected = if op == Op::NonIdempotent {
             1
         } else {
-            u64::from(ATTEMPTS)
+            u64::from(RETRY_ATTEMPTS)
         };
         assert_eq!(emulator.requests(op.id()), expected, "{}", op.id());
     }
@@ -384,7 +329,7 @@ async fn a_connection_dropped_mid_body_is_a_transport_error_and_runs_the_handler
 
 #[tokio::test]
 async fn an_idempotent_call_recovers_from_a_connection_dropped_once() {
-    let (emulator, client) = start().await;
+    let (emulator, client) = start_with_timeout().await;
     emulator.inject(Fault {
         times: Some(1),
         ..Fault::always("getUnreadCount", FaultKind::DropMidBody)
@@ -400,7 +345,7 @@ async fn an_idempotent_call_recovers_from_a_connection_dropped_once() {
 #[tokio::test]
 async fn faults_hit_by_path_and_by_seeded_probability() {
     async fn pattern(seed: u64) -> (Vec<bool>, u64) {
-        let emulator = Emulator::start(Config {
+        let emulator = start(Config {
             fault_seed: seed,
             faults: vec![Fault {
                 probability: 0.5,
@@ -408,14 +353,8 @@ async fn faults_hit_by_path_and_by_seeded_probability() {
             }],
             ..Config::default()
         })
-        .await
-        .unwrap();
-        let s = emulator.issue_session();
-        let client = Client::builder(emulator.base_url())
-            .user_token(s.access_token, Some(s.session_id))
-            .retry(policy())
-            .build()
-            .unwrap();
+        .await;
+        let client = sign_in_retrying(&emulator);
         let mut hits = vec![];
         for _ in 0..40 {
             hits.push(client.get_unread_count().call().await.is_err());
@@ -435,32 +374,27 @@ async fn faults_hit_by_path_and_by_seeded_probability() {
 
 #[tokio::test]
 async fn faults_from_the_config_and_clear_faults() {
-    let emulator = Emulator::start(Config {
+    let emulator = start(Config {
         faults: vec![Fault::always("getUnreadCount", FaultKind::Status(503))],
         ..Config::default()
     })
-    .await
-    .unwrap();
-    let s = emulator.issue_session();
-    let client = Client::builder(emulator.base_url())
-        .user_token(s.access_token, Some(s.session_id))
-        .retry(policy())
-        .build()
-        .unwrap();
+    .await;
+    let client = sign_in_retrying(&emulator);
     let err = client.get_unread_count().call().await.unwrap_err();
     assert_eq!(variant(&err), "Status(503)");
     assert!(err.is_retryable());
-    assert_eq!(emulator.requests("getUnreadCount"), ATTEMPTS as u64);
+    assert_eq!(emulator.requests("getUnreadCount"), RETRY_ATTEMPTS as u64);
     emulator.clear_faults();
     client.get_unread_count().call().await.expect("no fault");
-    assert_eq!(emulator.requests("getUnreadCount"), ATTEMPTS as u64 + 1);
+    assert_eq!(
+        emulator.requests("getUnreadCount"),
+        RETRY_ATTEMPTS as u64 + 1
+    );
 }
 
 #[tokio::test]
 async fn pagination_across_pages_recovers_from_a_503_on_one_page() {
-    use futures_util::StreamExt;
-    use koodrive_api::Paginate;
-    let (emulator, client) = start().await;
+    let (emulator, client) = start_with_timeout().await;
     let container = emulator.container_id().to_owned();
     let names: Vec<String> = (1..=9).map(|i| format!("f{i}")).collect();
     for n in &names {
@@ -476,32 +410,9 @@ async fn pagination_across_pages_recovers_from_a_503_on_one_page() {
         ..Fault::always("listPersonalFiles", FaultKind::Delay(Duration::ZERO))
     });
     emulator.inject(Fault::times("listPersonalFiles", FaultKind::Status(503), 1));
-    let pages = client
-        .list_personal_files()
-        .type_(types::ListPersonalFilesType::X0)
-        .body(types::ListPersonalFilesRequest {
-            container_id: container.clone(),
-            file_name: None,
-            file_type: None,
-            image_process: None,
-            page_info: Some(types::FilePageInfo {
-                page_cursor: None,
-                page_size: Some(2),
-            }),
-            parent_file_id: "root".into(),
-            sort_info: None,
-        })
-        .pages();
-    let mut pages = std::pin::pin!(pages);
-    let mut seen = vec![];
-    let mut count = 0;
-    while let Some(page) = pages.next().await {
-        let page = page.expect("a page");
-        count += 1;
-        for f in page.extra["files"].as_array().unwrap() {
-            seen.push(f["fileName"].as_str().unwrap().to_owned());
-        }
-    }
+    let pages = list_all(&client, &container, "root", 2).await;
+    let count = pages.len();
+    let seen = pages.concat();
     assert_eq!(count, 5);
     assert_eq!(seen, names, "nothing lost, nothing twice");
     assert_eq!(

@@ -1,168 +1,15 @@
 //! The emulator's search, favourites, recycle bin, jobs, quota, shares, messages, org and
 //! HMAC app auth, through the real client over HTTP on 127.0.0.1.
 
+mod common;
+
+use common::{
+    api_error, assert_401_error_body, create_file_request, create_job, job, mkdir, names, sign_in,
+    start, upload, wait,
+};
 use futures_util::StreamExt;
-use koodrive_api::upload::{UploadOptions, UploadTarget};
-use koodrive_api::{Client, Error, ErrorCode, OperationExt, Paginate, types};
-use koodrive_emulator::{Config, Emulator};
-
-async fn start(config: Config) -> Emulator {
-    Emulator::start(config).await.expect("the emulator starts")
-}
-
-fn sign_in(emulator: &Emulator) -> Client {
-    let s = emulator.issue_session();
-    Client::builder(emulator.base_url())
-        .user_token(s.access_token, Some(s.session_id))
-        .build()
-        .unwrap()
-}
-
-fn api_error(e: &Error) -> (u16, Option<ErrorCode>) {
-    (e.status().unwrap_or(0), e.code())
-}
-
-async fn mkdir(client: &Client, container: &str, parent: &str, name: &str) -> String {
-    client
-        .create_directory()
-        .body(types::CreateDirectoryRequest {
-            container_id: container.into(),
-            created_time: None,
-            description: None,
-            edited_time: None,
-            file_name: Some(name.try_into().unwrap()),
-            file_type: Some(types::CreateDirectoryRequestFileType::X10),
-            hidden: None,
-            mime_type: None,
-            parent_folder: vec![parent.into()],
-            rename_mode: None,
-            smart_folder_attr: vec![],
-        })
-        .call()
-        .await
-        .expect("createDirectory")
-        .id
-        .unwrap()
-}
-
-async fn upload(client: &Client, container: &str, parent: &str, name: &str, data: &[u8]) -> String {
-    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path = std::env::temp_dir().join(format!(
-        "koodrive-emulator-features-{}-{n}-{name}",
-        std::process::id()
-    ));
-    tokio::fs::write(&path, data).await.unwrap();
-    let outcome = client
-        .upload_file(
-            &path,
-            UploadTarget {
-                container_id: container.into(),
-                parent_folder: parent.into(),
-                file_name: name.into(),
-            },
-            UploadOptions::default(),
-        )
-        .await
-        .expect("upload");
-    tokio::fs::remove_file(&path).await.ok();
-    outcome.file_id
-}
-
-fn create_file(container: &str, name: &str, length: i64) -> types::CreateFileRequest {
-    types::CreateFileRequest {
-        auto_rename: None,
-        container_id: container.into(),
-        created_time: None,
-        description: None,
-        file_name: name.try_into().unwrap(),
-        file_type: "45".into(),
-        length,
-        mime_type: None,
-        multi_parts: vec![],
-        parent_folder: vec!["root".into()],
-        pre_hash: None,
-        sha256: None,
-        upload_mode: None,
-        upload_type: None,
-    }
-}
-
-/// Names in a folder (type 0) or the recycle bin (type 1).
-async fn names(client: &Client, container: &str, parent: &str, bin: bool) -> Vec<String> {
-    let kind = if bin {
-        types::ListPersonalFilesType::X1
-    } else {
-        types::ListPersonalFilesType::X0
-    };
-    let page = client
-        .list_personal_files()
-        .type_(kind)
-        .body(types::ListPersonalFilesRequest {
-            container_id: container.into(),
-            file_name: None,
-            file_type: None,
-            image_process: None,
-            page_info: None,
-            parent_file_id: parent.into(),
-            sort_info: None,
-        })
-        .call()
-        .await
-        .expect("listPersonalFiles");
-    page.extra["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["fileName"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn job(
-    container: &str,
-    task_type: i32,
-    action_type: Option<i32>,
-    files: &[&str],
-    destination: Option<&str>,
-) -> types::CreateJobRequest {
-    types::CreateJobRequest {
-        action_type: action_type.map(|a| a.try_into().unwrap()),
-        dst_container_id: container.into(),
-        password: None,
-        task_info: types::CreateTaskInfoReq {
-            file_info: files
-                .iter()
-                .map(|f| types::JobFileInfo {
-                    file_id: Some((*f).into()),
-                    file_path: None,
-                })
-                .collect(),
-            new_file_path: destination.map(Into::into),
-            src_container_id: container.into(),
-            uncompress_file_paths: vec![],
-        },
-        task_type: task_type.try_into().unwrap(),
-    }
-}
-
-/// Poll getJobDetail until the job completes; the statuses seen.
-async fn wait(client: &Client, job_id: &str) -> (Vec<i32>, Option<i32>) {
-    let mut seen = vec![];
-    for _ in 0..10 {
-        let detail = client
-            .get_job_detail()
-            .job_id(job_id)
-            .call()
-            .await
-            .expect("getJobDetail");
-        let info = detail.data.unwrap().job_info.unwrap();
-        seen.push(info.status.unwrap());
-        if info.status == Some(2) {
-            return (seen, info.task_result_code);
-        }
-    }
-    panic!("the job did not complete: {seen:?}");
-}
+use koodrive_api::{Client, ErrorCode, OperationExt, Paginate, types};
+use koodrive_emulator::Config;
 
 #[tokio::test]
 async fn jobs_move_delete_restore_copy_and_clear() {
@@ -174,14 +21,7 @@ async fn jobs_move_delete_restore_copy_and_clear() {
     let file = upload(&client, &c, &a, "notes.txt", b"hello jobs").await;
 
     // Move a/notes.txt to b, polled to completion through pending and processing.
-    let id = client
-        .create_job()
-        .body(job(&c, 3, None, &[&file], Some(&b)))
-        .call()
-        .await
-        .expect("createJob")
-        .data
-        .unwrap();
+    let id = create_job(&client, job(&c, 3, None, &[&file], Some(&b))).await;
     let (statuses, result) = wait(&client, &id).await;
     assert_eq!(statuses, vec![0, 1, 2]);
     assert_eq!(result, Some(1));
@@ -198,14 +38,7 @@ async fn jobs_move_delete_restore_copy_and_clear() {
     assert_eq!(path.file_id_path, Some(format!("/{b}/{file}")));
 
     // Delete to the recycle bin (201), listed there, then restored.
-    let id = client
-        .create_job()
-        .body(job(&c, 2, Some(201), &[&file], None))
-        .call()
-        .await
-        .unwrap()
-        .data
-        .unwrap();
+    let id = create_job(&client, job(&c, 2, Some(201), &[&file], None)).await;
     wait(&client, &id).await;
     assert!(names(&client, &c, &b, false).await.is_empty());
     assert_eq!(names(&client, &c, "root", true).await, vec!["notes.txt"]);
@@ -220,14 +53,7 @@ async fn jobs_move_delete_restore_copy_and_clear() {
         (400, Some(ErrorCode::FileInRecycleBin)),
         "{err}"
     );
-    let id = client
-        .create_job()
-        .body(job(&c, 4, None, &[&file], None))
-        .call()
-        .await
-        .unwrap()
-        .data
-        .unwrap();
+    let id = create_job(&client, job(&c, 4, None, &[&file], None)).await;
     assert_eq!(wait(&client, &id).await.1, Some(1));
     assert_eq!(names(&client, &c, &b, false).await, vec!["notes.txt"]);
     assert!(names(&client, &c, "root", true).await.is_empty());
@@ -241,14 +67,7 @@ async fn jobs_move_delete_restore_copy_and_clear() {
     assert_eq!(err.code(), Some(ErrorCode::FileNotInRecycleBin), "{err}");
 
     // Copy b into a (a deep copy), then listJobs sees every job.
-    let id = client
-        .create_job()
-        .body(job(&c, 1, Some(101), &[&b], Some(&a)))
-        .call()
-        .await
-        .unwrap()
-        .data
-        .unwrap();
+    let id = create_job(&client, job(&c, 1, Some(101), &[&b], Some(&a))).await;
     wait(&client, &id).await;
     assert_eq!(names(&client, &c, &a, false).await, vec!["b"]);
     let jobs = client
@@ -262,14 +81,7 @@ async fn jobs_move_delete_restore_copy_and_clear() {
     assert!(jobs.data.iter().all(|j| j.status == Some(2)));
 
     // Cancel a pending job: it never runs.
-    let id = client
-        .create_job()
-        .body(job(&c, 2, Some(202), &[&a], None))
-        .call()
-        .await
-        .unwrap()
-        .data
-        .unwrap();
+    let id = create_job(&client, job(&c, 2, Some(202), &[&a], None)).await;
     client
         .cancel_job()
         .body(types::CancelJobRequest { job_id: id.clone() })
@@ -285,34 +97,13 @@ async fn jobs_move_delete_restore_copy_and_clear() {
     );
 
     // Delete a to the bin, clear the bin with a job; delete b for good; clearRecycleBin.
-    let id = client
-        .create_job()
-        .body(job(&c, 2, None, &[&a], None))
-        .call()
-        .await
-        .unwrap()
-        .data
-        .unwrap();
+    let id = create_job(&client, job(&c, 2, None, &[&a], None)).await;
     wait(&client, &id).await;
-    let id = client
-        .create_job()
-        .body(job(&c, 7, Some(701), &[], None))
-        .call()
-        .await
-        .unwrap()
-        .data
-        .unwrap();
+    let id = create_job(&client, job(&c, 7, Some(701), &[], None)).await;
     wait(&client, &id).await;
     assert!(names(&client, &c, "root", true).await.is_empty());
     assert_eq!(names(&client, &c, "root", false).await, vec!["b"]);
-    let id = client
-        .create_job()
-        .body(job(&c, 2, Some(201), &[&b], None))
-        .call()
-        .await
-        .unwrap()
-        .data
-        .unwrap();
+    let id = create_job(&client, job(&c, 2, Some(201), &[&b], None)).await;
     wait(&client, &id).await;
     client
         .clear_recycle_bin()
@@ -474,7 +265,7 @@ async fn uploads_beyond_the_quota_are_13000311() {
     upload(&client, &c, "root", "a.bin", &[7u8; 60]).await;
     let err = client
         .create_file()
-        .body(create_file(&c, "b.bin", 41))
+        .body(create_file_request(&c, "b.bin", 41))
         .call()
         .await
         .unwrap_err();
@@ -485,7 +276,7 @@ async fn uploads_beyond_the_quota_are_13000311() {
     );
     client
         .create_file()
-        .body(create_file(&c, "c.bin", 40))
+        .body(create_file_request(&c, "c.bin", 40))
         .call()
         .await
         .expect("what fits is accepted");
@@ -750,10 +541,7 @@ async fn hmac_app_auth_is_verified() {
         (at(0), None, "missing X-User-Id"),
     ] {
         let response = send(date, user).await.unwrap();
-        assert_eq!(response.status().as_u16(), 401, "{why}");
-        let body: types::ErrorBody = response.json().await.expect("an ErrorBody");
-        assert_eq!(body.code.value(), 401, "{why}");
-        assert!(body.msg.is_some_and(|m| !m.is_empty()), "{why}");
+        assert_401_error_body(response, why).await;
     }
 }
 

@@ -1,7 +1,10 @@
 //! Hostile ids in path parameters reach the emulator percent-encoded, as one path segment,
 //! and never address another route: each operation answers its own documented error.
 
-use koodrive_api::{Client, Error, ErrorCode, OperationExt, types};
+mod common;
+
+use common::{api_error, get_file_request, mkdir, rename_request, sign_in, start};
+use koodrive_api::{Error, ErrorCode, OperationExt};
 use koodrive_emulator::{Config, Emulator};
 
 fn hostile_ids(real: &str) -> Vec<String> {
@@ -19,10 +22,6 @@ fn hostile_ids(real: &str) -> Vec<String> {
         format!("{real}/detail"),
         "jobs%2F..%2Fcancel".into(),
     ]
-}
-
-fn code(e: &Error) -> (u16, Option<ErrorCode>) {
-    (e.status().unwrap_or(0), e.code())
 }
 
 /// The request log shows one request, for `operation`, whose last path segment is the id
@@ -47,12 +46,8 @@ fn assert_one_request(emulator: &Emulator, operation: &str, id: &str) {
 async fn dot_segments_are_refused_by_the_client_before_sending() {
     // URL normalisation would drop or climb `.`/`..` (even percent-encoded), so the client
     // refuses them instead of addressing another route.
-    let emulator = Emulator::start(Config::default()).await.unwrap();
-    let s = emulator.issue_session();
-    let client = Client::builder(emulator.base_url())
-        .user_token(s.access_token, Some(s.session_id))
-        .build()
-        .unwrap();
+    let emulator = start(Config::default()).await;
+    let client = sign_in(&emulator);
     for id in [".", "..", ""] {
         let err = client.get_job_detail().job_id(id).call().await.unwrap_err();
         assert!(
@@ -65,33 +60,10 @@ async fn dot_segments_are_refused_by_the_client_before_sending() {
 
 #[tokio::test]
 async fn hostile_ids_never_address_another_route() {
-    let emulator = Emulator::start(Config::default()).await.unwrap();
-    let s = emulator.issue_session();
-    let client = Client::builder(emulator.base_url())
-        .user_token(s.access_token, Some(s.session_id))
-        .build()
-        .unwrap();
+    let emulator = start(Config::default()).await;
+    let client = sign_in(&emulator);
     let container = emulator.container_id().to_owned();
-    let real = client
-        .create_directory()
-        .body(types::CreateDirectoryRequest {
-            container_id: container.clone(),
-            created_time: None,
-            description: None,
-            edited_time: None,
-            file_name: Some("real".try_into().unwrap()),
-            file_type: Some(types::CreateDirectoryRequestFileType::X10),
-            hidden: None,
-            mime_type: None,
-            parent_folder: vec!["root".into()],
-            rename_mode: None,
-            smart_folder_attr: vec![],
-        })
-        .call()
-        .await
-        .unwrap()
-        .id
-        .unwrap();
+    let real = mkdir(&client, &container, "root", "real").await;
 
     for id in hostile_ids(&real) {
         let short: String = id.chars().take(20).collect();
@@ -105,7 +77,7 @@ async fn hostile_ids_never_address_another_route() {
             .await
             .unwrap_err();
         assert_eq!(
-            code(&err),
+            api_error(&err),
             (400, Some(ErrorCode::ResourceNotFound)),
             "{short}: {err}"
         );
@@ -121,7 +93,7 @@ async fn hostile_ids_never_address_another_route() {
             .await
             .unwrap_err();
         assert_eq!(
-            code(&err),
+            api_error(&err),
             (501, Some(ErrorCode::BadRequest)),
             "{short}: {err}"
         );
@@ -136,15 +108,12 @@ async fn hostile_ids_never_address_another_route() {
         let err = client
             .get_file()
             .file_id(&id)
-            .body(types::GetFileRequest {
-                container_id: container.clone(),
-                image_process: None,
-            })
+            .body(get_file_request(&container))
             .call()
             .await
             .unwrap_err();
         assert_eq!(
-            code(&err),
+            api_error(&err),
             (400, Some(ErrorCode::ResourceNotFound)),
             "{short}: {err}"
         );
@@ -156,16 +125,12 @@ async fn hostile_ids_never_address_another_route() {
         let err = client
             .rename_file()
             .file_id(&id)
-            .body(types::RenameFileRequest {
-                container_id: container.clone(),
-                name: "renamed".try_into().unwrap(),
-                rename_mode: None,
-            })
+            .body(rename_request(&container, "renamed"))
             .call()
             .await
             .unwrap_err();
         assert_eq!(
-            code(&err),
+            api_error(&err),
             (400, Some(ErrorCode::ResourceNotFound)),
             "{short}: {err}"
         );
@@ -174,10 +139,7 @@ async fn hostile_ids_never_address_another_route() {
     let file = client
         .get_file()
         .file_id(&real)
-        .body(types::GetFileRequest {
-            container_id: container.clone(),
-            image_process: None,
-        })
+        .body(get_file_request(&container))
         .call()
         .await
         .unwrap();

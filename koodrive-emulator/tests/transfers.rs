@@ -1,37 +1,20 @@
 //! A file of more than 3 parts (5 MiB each) up and down through the client, with a part
 //! `PUT` that fails once and a download whose connection drops once.
 
-use std::time::Duration;
+mod common;
 
-use koodrive_api::upload::{MIN_PART_SIZE, UploadOptions, UploadTarget};
-use koodrive_api::{Client, Error, RetryPolicy};
-use koodrive_emulator::{Config, Emulator, Fault, FaultKind};
-
-fn test_data(len: usize) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect()
-}
+use common::{min_part_options, sign_in_retrying, start, temp_path, test_data, upload_target};
+use koodrive_api::Error;
+use koodrive_api::upload::MIN_PART_SIZE;
+use koodrive_emulator::{Config, Fault, FaultKind};
 
 #[tokio::test]
 async fn a_four_part_upload_survives_a_part_failing_once_and_downloads_intact() {
-    let emulator = Emulator::start(Config::default()).await.unwrap();
-    let s = emulator.issue_session();
-    let client = Client::builder(emulator.base_url())
-        .user_token(s.access_token, Some(s.session_id))
-        .retry(RetryPolicy {
-            max_attempts: 3,
-            initial_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(5),
-        })
-        .build()
-        .unwrap();
+    let emulator = start(Config::default()).await;
+    let client = sign_in_retrying(&emulator);
     let container = emulator.container_id().to_owned();
     let mut data = test_data(3 * MIN_PART_SIZE as usize + 4321);
-    let path = std::env::temp_dir().join(format!(
-        "koodrive-emulator-transfers-{}.bin",
-        std::process::id()
-    ));
+    let path = temp_path("transfers.bin");
 
     // The part PUTs retry 503 (like the API calls) and any 5xx (unlike them).
     for (round, kind) in [FaultKind::Status(503), FaultKind::Status(500)]
@@ -47,16 +30,8 @@ async fn a_four_part_upload_survives_a_part_failing_once_and_downloads_intact() 
         let outcome = client
             .upload_file(
                 &path,
-                UploadTarget {
-                    container_id: container.clone(),
-                    parent_folder: "root".into(),
-                    file_name: format!("big-{kind:?}.bin"),
-                },
-                UploadOptions {
-                    part_size: MIN_PART_SIZE,
-                    concurrency: 2,
-                    ..UploadOptions::default()
-                },
+                upload_target(&container, "root", &format!("big-{kind:?}.bin")),
+                min_part_options(),
             )
             .await
             .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
