@@ -36,27 +36,15 @@ pub fn random_hex(len: usize) -> String {
 
 /// Now as RFC 3339 UTC with milliseconds (`2025-01-31T12:00:00.000Z`).
 pub fn now_rfc3339() -> String {
-    let since = SystemTime::now()
+    let now = SystemTime::now();
+    let t = koodrive_api::auth::UtcTime::of(now);
+    let millis = now
         .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = since.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+        .unwrap_or_default()
+        .subsec_millis();
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        since.subsec_millis()
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
     )
 }
 
