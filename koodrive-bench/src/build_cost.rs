@@ -31,7 +31,7 @@ const OURS_MAIN: &str = r#"#[tokio::main(flavor = "current_thread")]
 async fn main() {
     use koodrive_api::OperationExt;
     let client = koodrive_api::Client::builder(koodrive_api::INTL_ENDPOINT)
-        .user_token("Bearer token", None)
+        .user_token("Bearer token", None::<&str>)
         .build()
         .expect("client");
     if std::env::args().count() > 1 {
