@@ -23,23 +23,8 @@ const TRACE_ID: HeaderName = HeaderName::from_static("x-traceid");
 
 /// A fresh 58-character trace id, as a careful hand-written caller would make one.
 fn trace_id() -> String {
-    use std::hash::{BuildHasher, Hasher, RandomState};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let state = RandomState::new();
-    let mut id = String::with_capacity(64);
-    id.push_str("hand_");
-    let mut i = 0u64;
-    while id.len() < 58 {
-        let mut h = state.build_hasher();
-        h.write_u64(n);
-        h.write_u64(i);
-        id.push_str(&format!("{:016x}", h.finish()));
-        i += 1;
-    }
-    id.truncate(58);
-    id
+    // The same generator the SDK uses, so both sides pay the same for it.
+    koodrive_api::hooks::new_trace_id()
 }
 
 /// The hand-written client: reqwest configured as koodrive-api configures it (timeouts),
