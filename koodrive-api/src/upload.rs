@@ -1,31 +1,47 @@
-//! Uploading a file: createFile, then for each part getUploadUrls and a `PUT` to the
+//! Uploading a file: createFile, getUploadUrls for the parts, a `PUT` of each part to its
 //! pre-signed URL, then completeFile with the SHA-256.
 //!
-//! - **Instant ("flash") upload.** From a path, the file is hashed first (one extra read) and
+//! - **Instant ("flash") upload.** From a path ([`Client::upload_file`], with
+//!   [`UploadOptions::instant_upload`] on, the default), the file is read once to hash it, and
 //!   createFile carries its SHA-256 and the hash of its first 1 KiB; when the server already
-//!   has the content, it answers `rapidUpload: true` and nothing is sent. From an `AsyncRead`
-//!   (one pass only) the hash is known only at the end, so there is no instant upload.
-//! - **Parts.** The data is read once, in parts of [`UploadOptions::part_size`] (5 MiB to
-//!   5 GiB, a multiple of 64 bytes; the last part may be shorter). Each part's request carries
+//!   has the content, it answers `rapidUpload: true` and nothing is sent. That pass costs one
+//!   extra read of the file and one SHA-256 of it before the first byte goes out (see
+//!   `BENCHMARKS.md`); turn it off for content the server cannot have. From an `AsyncRead`
+//!   ([`Client::upload_reader`], one pass) the hash is known only at the end, so there is no
+//!   instant upload.
+//! - **Parts.** The data is read in parts of [`UploadOptions::part_size`] (5 MiB to 5 GiB, a
+//!   multiple of 64 bytes; the last part may be shorter). Each part's request carries
 //!   `hashCtx`, the SHA-256 state after the data before it, which is what lets KooDrive accept
-//!   parts uploaded in parallel.
+//!   parts uploaded in parallel. When the hash pass has run, every `hashCtx` is known before
+//!   the upload starts: the URLs are asked for in batches ([`URL_BATCH`] parts a request, the
+//!   next batch while the current one is being sent) and nothing is hashed while sending. In
+//!   one pass, each part is hashed on a blocking thread while it is being sent, and the URL of
+//!   the next part is asked for as soon as its `hashCtx` is known.
 //! - **Concurrency and memory.** At most [`UploadOptions::concurrency`] parts are in flight;
 //!   the next one is read only when a slot is free. Part data in memory is bounded by
 //!   `concurrency × part_size`, whatever the file size ([`UploadOutcome::peak_buffered`]
 //!   reports what was used).
 //! - **The `PUT`s** go to the pre-signed object-storage URL with no KooDrive header (no
 //!   Authorization, no trace id), each retried on its own with the client's backoff.
+//! - **A file that changes during the upload.** The digest was taken in the hash pass; if the
+//!   file's length or modification time differ after the last part was read, the upload fails
+//!   before completeFile (and KooDrive's own integrity check at completeFile catches a change
+//!   that left both alone).
 //! - **What resumes and what restarts.** A part that fails is retried (same URL, same bytes)
 //!   up to the retry policy's attempts; the other parts are not resent. If a part still fails,
 //!   or the process stops, the upload fails: nothing is kept on disk about it, and a new
 //!   `upload` starts over with a new createFile (KooDrive documents no way to list the parts
 //!   of an unfinished upload).
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::future::Future;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::SystemTime;
 
-use sha2::Digest;
+use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::JoinSet;
 
@@ -37,6 +53,9 @@ use crate::{types, Client};
 pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 /// The largest part: 5 GiB.
 pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+/// Parts asked for in one getUploadUrls request when their `hashCtx` is known in advance.
+/// Small enough that a URL is used long before its hour is up.
+pub const URL_BATCH: u32 = 8;
 
 /// Progress of a transfer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +81,10 @@ pub struct UploadOptions {
     pub auto_rename: Option<i32>,
     /// `fileType` of createFile (default "45", other).
     pub file_type: String,
+    /// [`Client::upload_file`] only: hash the file before createFile so that the server can
+    /// answer with an instant upload (default true). Off, the file is read once and hashed
+    /// while it is sent.
+    pub instant_upload: bool,
     /// Called after each part.
     pub progress: Option<ProgressFn>,
 }
@@ -73,6 +96,7 @@ impl Default for UploadOptions {
             concurrency: 4,
             auto_rename: None,
             file_type: "45".into(),
+            instant_upload: true,
             progress: None,
         }
     }
@@ -85,6 +109,7 @@ impl std::fmt::Debug for UploadOptions {
             .field("concurrency", &self.concurrency)
             .field("auto_rename", &self.auto_rename)
             .field("file_type", &self.file_type)
+            .field("instant_upload", &self.instant_upload)
             .finish_non_exhaustive()
     }
 }
@@ -136,6 +161,10 @@ impl Default for Sha256State {
     }
 }
 
+/// Blocks handed to the compression function at once (copied through a 4 KiB stack array:
+/// `sha2` takes `GenericArray` blocks, and that copy costs far less than the hashing).
+const BLOCKS_AT_ONCE: usize = 64;
+
 impl Sha256State {
     /// Add data.
     pub fn update(&mut self, mut data: &[u8]) {
@@ -151,11 +180,14 @@ impl Sha256State {
             }
         }
         let whole = data.len() / 64 * 64;
-        let blocks: Vec<GenericArray<u8, _>> = data[..whole]
-            .chunks_exact(64)
-            .map(|c| *GenericArray::from_slice(c))
-            .collect();
-        sha2::compress256(&mut self.state, &blocks);
+        let mut blocks = [GenericArray::<u8, _>::default(); BLOCKS_AT_ONCE];
+        for run in data[..whole].chunks(64 * BLOCKS_AT_ONCE) {
+            let n = run.len() / 64;
+            for (block, bytes) in blocks.iter_mut().zip(run.chunks_exact(64)) {
+                block.copy_from_slice(bytes);
+            }
+            sha2::compress256(&mut self.state, &blocks[..n]);
+        }
         self.buffer.extend_from_slice(&data[whole..]);
     }
 
@@ -182,10 +214,6 @@ impl Sha256State {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn invalid(operation_id: &'static str, reason: impl Into<String>) -> Error {
     Error::InvalidRequest {
         operation_id,
@@ -193,48 +221,329 @@ fn invalid(operation_id: &'static str, reason: impl Into<String>) -> Error {
     }
 }
 
-/// Read up to `limit` bytes (less only at the end of the input).
-async fn read_part<R: AsyncRead + Unpin>(reader: &mut R, limit: u64) -> std::io::Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(limit as usize);
-    reader.take(limit).read_to_end(&mut buf).await?;
-    Ok(buf)
-}
-
 fn io_error(e: std::io::Error) -> Error {
     invalid("upload", format!("reading the data failed: {e}"))
 }
 
+fn task_failed(e: tokio::task::JoinError) -> Error {
+    invalid("upload", format!("an upload task failed: {e}"))
+}
+
+fn check_part_size(part_size: u64) -> Result<(), Error> {
+    if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&part_size) || !part_size.is_multiple_of(64) {
+        return Err(invalid(
+            "createFile",
+            format!("part size {part_size} must be 5 MiB to 5 GiB and a multiple of 64 bytes"),
+        ));
+    }
+    Ok(())
+}
+
+/// How the content splits into parts.
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    length: u64,
+    part_size: u64,
+    /// At least one (an empty file is one empty part).
+    parts: u32,
+}
+
+impl Plan {
+    fn new(length: u64, part_size: u64) -> Result<Plan, Error> {
+        let parts = u32::try_from(length.div_ceil(part_size).max(1))
+            .map_err(|_| invalid("createFile", "too many parts: raise the part size"))?;
+        Ok(Plan {
+            length,
+            part_size,
+            parts,
+        })
+    }
+
+    fn offset(&self, index: u32) -> u64 {
+        u64::from(index) * self.part_size
+    }
+
+    fn size(&self, index: u32) -> u64 {
+        self.part_size.min(self.length - self.offset(index))
+    }
+}
+
+/// What identifies a file's content cheaply: its length and modification time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp(u64, Option<SystemTime>);
+
+impl Stamp {
+    fn of(file: &std::fs::File) -> std::io::Result<Stamp> {
+        let m = file.metadata()?;
+        Ok(Stamp(m.len(), m.modified().ok()))
+    }
+}
+
+/// What the hash pass learns about a file.
+struct FileDigest {
+    sha256: String,
+    pre_hash: String,
+    /// The SHA-256 state before each part.
+    contexts: Vec<[u32; 8]>,
+    stamp: Stamp,
+}
+
+/// The hash pass (blocking): the digest, the hash of the first KiB and every part's
+/// `hashCtx`, in one read of the file.
+fn digest_file(path: &Path, part_size: u64) -> Result<FileDigest, Error> {
+    use sha2::Digest;
+    let mut file = std::fs::File::open(path).map_err(io_error)?;
+    let stamp = Stamp::of(&file).map_err(io_error)?;
+    let mut state = Sha256State::default();
+    let mut contexts = vec![state.state];
+    let mut first_kib = Vec::with_capacity(1024);
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut offset = 0u64;
+    loop {
+        // Stop at each part boundary to record the state there.
+        let to_boundary = part_size - offset % part_size;
+        let want = (chunk.len() as u64).min(to_boundary) as usize;
+        let n = file.read(&mut chunk[..want]).map_err(io_error)?;
+        if n == 0 {
+            break;
+        }
+        if first_kib.len() < 1024 {
+            let take = (1024 - first_kib.len()).min(n);
+            first_kib.extend_from_slice(&chunk[..take]);
+        }
+        state.update(&chunk[..n]);
+        offset += n as u64;
+        if offset.is_multiple_of(part_size) {
+            contexts.push(state.context().expect("parts are multiples of 64 bytes"));
+        }
+    }
+    if Stamp::of(&file).map_err(io_error)? != stamp || offset != stamp.0 {
+        return Err(invalid(
+            "upload",
+            format!("{} changed while it was being hashed", path.display()),
+        ));
+    }
+    Ok(FileDigest {
+        sha256: state.finish_hex(),
+        pre_hash: hex(&sha2::Sha256::digest(&first_kib)),
+        contexts,
+        stamp,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where the parts' bytes come from.
+trait PartSource: Send {
+    /// The next `len` bytes (fewer only at the end of the input), read into `buf` (emptied
+    /// first; its allocation is reused).
+    fn read(
+        &mut self,
+        len: u64,
+        buf: Vec<u8>,
+    ) -> impl Future<Output = std::io::Result<Bytes>> + Send;
+    /// After the last part: fail if the data may have changed since it was hashed.
+    fn check_unchanged(&mut self) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+struct ReaderSource<R>(R);
+
+impl<R: AsyncRead + Unpin + Send> PartSource for ReaderSource<R> {
+    async fn read(&mut self, len: u64, mut buf: Vec<u8>) -> std::io::Result<Bytes> {
+        buf.clear();
+        buf.reserve_exact(len as usize);
+        (&mut self.0).take(len).read_to_end(&mut buf).await?;
+        Ok(buf.into())
+    }
+
+    async fn check_unchanged(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// A file read part by part on a blocking thread (one hop a part, no copy).
+struct FileSource {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+    /// What the file looked like when it was hashed, if it was.
+    stamp: Option<Stamp>,
+}
+
+impl PartSource for FileSource {
+    async fn read(&mut self, len: u64, mut buf: Vec<u8>) -> std::io::Result<Bytes> {
+        let mut file = self.file.take().ok_or_else(|| {
+            std::io::Error::other("an earlier read of this file failed or was cancelled")
+        })?;
+        let (file, result) = tokio::task::spawn_blocking(move || {
+            buf.clear();
+            buf.reserve_exact(len as usize);
+            let result = (&mut file).take(len).read_to_end(&mut buf).map(|_| buf);
+            (file, result)
+        })
+        .await
+        .map_err(std::io::Error::other)?;
+        self.file = Some(file);
+        result.map(Bytes::from)
+    }
+
+    async fn check_unchanged(&mut self) -> Result<(), Error> {
+        let (Some(file), Some(stamp)) = (&self.file, self.stamp) else {
+            return Ok(());
+        };
+        if Stamp::of(file).map_err(io_error)? != stamp {
+            return Err(invalid(
+                "completeFile",
+                format!(
+                    "{} changed while it was being uploaded (its length or modification time \
+                     differ from when it was hashed); the upload was not completed",
+                    self.path.display()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The upload URLs, asked for ahead of need.
+struct UrlQueue {
+    client: Client,
+    file_id: String,
+    plan: Plan,
+    /// Parts `0..requested` have been asked for.
+    requested: u32,
+    ready: HashMap<u32, String>,
+    /// At most one getUploadUrls request at a time.
+    pending: JoinSet<Result<Vec<(u32, String)>, Error>>,
+}
+
+impl UrlQueue {
+    /// Ask for the next parts whose `hashCtx` is known (`contexts[i]` is the state before
+    /// part `i`), unless a request is already out.
+    fn ask(&mut self, contexts: &[[u32; 8]]) {
+        if !self.pending.is_empty() {
+            return;
+        }
+        let end = (self.requested + URL_BATCH)
+            .min(contexts.len() as u32)
+            .min(self.plan.parts);
+        if end <= self.requested {
+            return;
+        }
+        let parts: Vec<types::MultiPartInfo> = (self.requested..end)
+            .map(|i| types::MultiPartInfo {
+                hash_ctx: if i == 0 {
+                    vec![]
+                } else {
+                    contexts[i as usize].iter().map(|w| i64::from(*w)).collect()
+                },
+                part_id: None,
+                part_number: std::num::NonZeroU32::new(i + 1).expect("numbers start at 1"),
+                part_offset: Some(self.plan.offset(i) as i64),
+                part_size: self.plan.size(i) as i64,
+                upload_url: None,
+            })
+            .collect();
+        self.requested = end;
+        let (client, file_id) = (self.client.clone(), self.file_id.clone());
+        self.pending
+            .spawn(async move { request_urls(&client, file_id, parts).await });
+    }
+
+    /// The URL of part `index` (waiting for its request, asking for it first if need be).
+    async fn url(&mut self, index: u32, contexts: &[[u32; 8]]) -> Result<String, Error> {
+        loop {
+            if let Some(url) = self.ready.remove(&index) {
+                return Ok(url);
+            }
+            self.ask(contexts);
+            let got = match self.pending.join_next().await {
+                Some(result) => result.map_err(task_failed)??,
+                None => {
+                    return Err(invalid(
+                        "getUploadUrls",
+                        format!("part {} has no hashCtx yet", index + 1),
+                    ))
+                }
+            };
+            self.ready.extend(got);
+        }
+    }
+}
+
+/// One getUploadUrls request: the URL of every part asked for, by index.
+async fn request_urls(
+    client: &Client,
+    file_id: String,
+    parts: Vec<types::MultiPartInfo>,
+) -> Result<Vec<(u32, String)>, Error> {
+    let asked: Vec<u32> = parts.iter().map(|p| p.part_number.get()).collect();
+    let answer = client
+        .get_upload_urls()
+        .body(types::GetUploadUrlsRequest {
+            file_id,
+            multi_parts: parts,
+        })
+        .call()
+        .await?;
+    asked
+        .iter()
+        .map(|&number| {
+            let found = answer
+                .multi_parts
+                .iter()
+                .find(|p| p.part_number.get() == number)
+                // One part asked for, one answered: that is it, whatever its number says.
+                .or_else(|| {
+                    (asked.len() == 1 && answer.multi_parts.len() == 1)
+                        .then(|| &answer.multi_parts[0])
+                });
+            found
+                .and_then(|p| p.upload_url.clone())
+                .map(|url| (number - 1, url))
+                .ok_or_else(|| Error::Decode {
+                    operation_id: "getUploadUrls",
+                    status: Some(200),
+                    path: "multiParts[].uploadUrl".into(),
+                    message: format!("no upload URL for part {number}"),
+                    body: String::new(),
+                })
+        })
+        .collect()
+}
+
 impl Client {
-    /// Upload a file from disk (with instant upload when the server already has it).
+    /// Upload a file from disk. With [`UploadOptions::instant_upload`] (the default), the file
+    /// is hashed first so that the server can skip the transfer when it has the content.
     pub async fn upload_file(
         &self,
         path: &Path,
         target: UploadTarget,
         options: UploadOptions,
     ) -> Result<UploadOutcome, Error> {
-        // Pass 1: the digest and the pre-hash, reading in bounded chunks.
-        let mut file = tokio::fs::File::open(path).await.map_err(io_error)?;
-        let length = file.metadata().await.map_err(io_error)?.len();
-        let mut digest = sha2::Sha256::new();
-        let mut first_kib = Vec::with_capacity(1024);
-        let mut chunk = vec![0u8; 1 << 20];
-        loop {
-            let n = file.read(&mut chunk).await.map_err(io_error)?;
-            if n == 0 {
-                break;
-            }
-            if first_kib.len() < 1024 {
-                let take = (1024 - first_kib.len()).min(n);
-                first_kib.extend_from_slice(&chunk[..take]);
-            }
-            digest.update(&chunk[..n]);
-        }
-        let known = (
-            hex(&digest.finalize()),
-            hex(&sha2::Sha256::digest(&first_kib)),
-        );
-        let file = tokio::fs::File::open(path).await.map_err(io_error)?;
-        self.upload_inner(file, length, target, options, Some(known))
+        check_part_size(options.part_size)?;
+        let owned = path.to_path_buf();
+        let (digest, file) = if options.instant_upload {
+            let part_size = options.part_size;
+            let digest = tokio::task::spawn_blocking(move || digest_file(&owned, part_size))
+                .await
+                .map_err(task_failed)??;
+            (Some(digest), path.to_path_buf())
+        } else {
+            (None, owned)
+        };
+        let handle = std::fs::File::open(&file).map_err(io_error)?;
+        let length = match &digest {
+            Some(d) => d.stamp.0,
+            None => handle.metadata().map_err(io_error)?.len(),
+        };
+        let source = FileSource {
+            path: file,
+            file: Some(handle),
+            stamp: digest.as_ref().map(|d| d.stamp),
+        };
+        self.upload_inner(source, length, target, options, digest)
             .await
     }
 
@@ -246,25 +555,20 @@ impl Client {
         target: UploadTarget,
         options: UploadOptions,
     ) -> Result<UploadOutcome, Error> {
-        self.upload_inner(reader, length, target, options, None)
+        check_part_size(options.part_size)?;
+        self.upload_inner(ReaderSource(reader), length, target, options, None)
             .await
     }
 
-    async fn upload_inner<R: AsyncRead + Unpin + Send>(
+    async fn upload_inner<S: PartSource>(
         &self,
-        mut reader: R,
+        mut source: S,
         length: u64,
         target: UploadTarget,
         options: UploadOptions,
-        known: Option<(String, String)>,
+        known: Option<FileDigest>,
     ) -> Result<UploadOutcome, Error> {
-        let part_size = options.part_size;
-        if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&part_size) || !part_size.is_multiple_of(64) {
-            return Err(invalid(
-                "createFile",
-                format!("part size {part_size} must be 5 MiB to 5 GiB and a multiple of 64 bytes"),
-            ));
-        }
+        let plan = Plan::new(length, options.part_size)?;
         let concurrency = options.concurrency.max(1);
         let file_name = types::CreateFileRequestFileName::try_from(target.file_name.as_str())
             .map_err(|e| invalid("createFile", format!("file name: {e}")))?;
@@ -289,8 +593,8 @@ impl Client {
                 mime_type: None,
                 multi_parts: vec![],
                 parent_folder: vec![target.parent_folder.clone()],
-                pre_hash: known.as_ref().map(|k| k.1.clone()),
-                sha256: known.as_ref().map(|k| k.0.clone()),
+                pre_hash: known.as_ref().map(|k| k.pre_hash.clone()),
+                sha256: known.as_ref().map(|k| k.sha256.clone()),
                 upload_mode: Some(types::CreateFileRequestUploadMode::Multipart),
                 upload_type: Some(1.try_into().expect("1 is a documented uploadType")),
             })
@@ -310,116 +614,109 @@ impl Client {
                     total: length,
                 });
             }
-            let sha256 = known.map(|k| k.0).unwrap_or_default();
             return Ok(UploadOutcome {
                 file_id,
                 instant: true,
-                sha256,
+                sha256: known.map(|k| k.sha256).unwrap_or_default(),
                 parts: 0,
                 peak_buffered: 0,
             });
         }
 
+        // Known digest: every hashCtx is there already. One pass: hash as we go.
+        let (mut contexts, mut hasher, known_sha) = match known {
+            Some(k) => (k.contexts, None, Some(k.sha256)),
+            None => {
+                let start = Sha256State::default();
+                (vec![start.state], Some(start), None)
+            }
+        };
+        let mut urls = UrlQueue {
+            client: self.clone(),
+            file_id: file_id.clone(),
+            plan,
+            requested: 0,
+            ready: HashMap::new(),
+            pending: JoinSet::new(),
+        };
+        urls.ask(&contexts);
+
         let buffered = Arc::new(AtomicU64::new(0));
         let peak = Arc::new(AtomicU64::new(0));
         let done = Arc::new(AtomicU64::new(0));
-        let mut hasher = Sha256State::default();
-        let mut in_flight: JoinSet<Result<(), Error>> = JoinSet::new();
-        let mut offset = 0u64;
-        let mut part_number = 0u32;
-        loop {
-            if offset >= length && part_number > 0 {
-                break;
-            }
+        // Each part task hands its buffer back when done: the allocations are reused, so at
+        // most `concurrency` part buffers ever exist (whatever the allocator does with freed
+        // memory).
+        let mut in_flight: JoinSet<Result<Bytes, Error>> = JoinSet::new();
+        let mut free: Vec<Vec<u8>> = Vec::with_capacity(concurrency);
+        for index in 0..plan.parts {
             // Keep at most `concurrency` parts in flight.
             while in_flight.len() >= concurrency {
                 if let Some(result) = in_flight.join_next().await {
-                    result.map_err(|e| invalid("upload", format!("a part task failed: {e}")))??;
+                    recycle(result.map_err(task_failed)??, &mut free);
                 }
             }
-            let want = part_size.min(length - offset);
-            let data = read_part(&mut reader, want).await.map_err(io_error)?;
+            let want = plan.size(index);
+            let buf = free.pop().unwrap_or_default();
+            let data = source.read(want, buf).await.map_err(io_error)?;
             if (data.len() as u64) < want {
                 return Err(invalid(
                     "upload",
                     format!(
-                        "the reader ended after {} of {length} bytes",
-                        offset + data.len() as u64
+                        "the data ended after {} of {length} bytes",
+                        plan.offset(index) + data.len() as u64
                     ),
                 ));
             }
-            part_number += 1;
-            let context = hasher.context().expect("parts are multiples of 64 bytes");
-            hasher.update(&data);
-            let now = buffered.fetch_add(data.len() as u64, Ordering::SeqCst) + data.len() as u64;
+            let now = buffered.fetch_add(want, Ordering::SeqCst) + want;
             peak.fetch_max(now, Ordering::SeqCst);
-
-            let part = types::MultiPartInfo {
-                hash_ctx: if part_number == 1 {
-                    vec![]
-                } else {
-                    context.iter().map(|w| i64::from(*w)).collect()
-                },
-                part_id: None,
-                part_number: std::num::NonZeroU32::new(part_number).expect("starts at 1"),
-                part_offset: Some(offset as i64),
-                part_size: data.len() as i64,
-                upload_url: None,
-            };
-            let urls = self
-                .get_upload_urls()
-                .body(types::GetUploadUrlsRequest {
-                    file_id: file_id.clone(),
-                    multi_parts: vec![part],
-                })
-                .call()
-                .await?;
-            let url = urls
-                .multi_parts
-                .iter()
-                .find(|p| p.part_number.get() == part_number)
-                .or(urls.multi_parts.first())
-                .and_then(|p| p.upload_url.clone())
-                .ok_or_else(|| Error::Decode {
-                    operation_id: "getUploadUrls",
-                    status: Some(200),
-                    path: "multiParts[].uploadUrl".into(),
-                    message: format!("no upload URL for part {part_number}"),
-                    body: String::new(),
-                })?;
-            offset += data.len() as u64;
+            let url = urls.url(index, &contexts).await?;
+            // Ask for the next batch while this one is being sent.
+            if urls.ready.len() < concurrency {
+                urls.ask(&contexts);
+            }
 
             let http = self.client.clone();
             let policy = self.inner.shared.retry;
             let (buffered, done, progress) =
                 (buffered.clone(), done.clone(), options.progress.clone());
+            let body = data.clone();
             in_flight.spawn(async move {
-                let size = data.len() as u64;
-                let result = put_part(&http, &url, data, policy).await;
-                buffered.fetch_sub(size, Ordering::SeqCst);
+                let result = put_part(&http, &url, &body, policy).await;
+                buffered.fetch_sub(want, Ordering::SeqCst);
                 result?;
-                let sent = done.fetch_add(size, Ordering::SeqCst) + size;
+                let sent = done.fetch_add(want, Ordering::SeqCst) + want;
                 if let Some(p) = progress {
                     p(Progress {
                         done: sent,
                         total: length,
                     });
                 }
-                Ok(())
+                Ok(body)
             });
-        }
-        while let Some(result) = in_flight.join_next().await {
-            result.map_err(|e| invalid("upload", format!("a part task failed: {e}")))??;
-        }
-        let sha256 = hasher.finish_hex();
-        if let Some((known_sha, _)) = &known {
-            if *known_sha != sha256 {
-                return Err(invalid(
-                    "completeFile",
-                    "the file changed while it was being uploaded",
-                ));
+            // One pass: hash this part while it is being sent, then ask for the next URL.
+            if let Some(mut state) = hasher.take() {
+                let state = tokio::task::spawn_blocking(move || {
+                    state.update(&data);
+                    state
+                })
+                .await
+                .map_err(task_failed)?;
+                // Only the last part may end off a 64-byte boundary, and no part follows it.
+                if let Some(context) = state.context().filter(|_| index + 1 < plan.parts) {
+                    contexts.push(context);
+                    urls.ask(&contexts);
+                }
+                hasher = Some(state);
             }
         }
+        source.check_unchanged().await?;
+        while let Some(result) = in_flight.join_next().await {
+            result.map_err(task_failed)??;
+        }
+        let sha256 = known_sha
+            .or_else(|| hasher.map(Sha256State::finish_hex))
+            .expect("either the digest is known or the parts were hashed");
         self.complete_file()
             .body(types::CompleteFileRequest {
                 file_id: file_id.clone(),
@@ -431,9 +728,16 @@ impl Client {
             file_id,
             instant: false,
             sha256,
-            parts: part_number,
+            parts: plan.parts,
             peak_buffered: peak.load(Ordering::SeqCst),
         })
+    }
+}
+
+/// Keep a sent part's allocation for the next part, when nothing else holds it.
+fn recycle(sent: Bytes, free: &mut Vec<Vec<u8>>) {
+    if sent.is_unique() {
+        free.push(Vec::from(sent));
     }
 }
 
@@ -442,10 +746,9 @@ impl Client {
 async fn put_part(
     http: &reqwest::Client,
     url: &str,
-    data: Vec<u8>,
+    body: &Bytes,
     policy: crate::RetryPolicy,
 ) -> Result<(), Error> {
-    let body = bytes::Bytes::from(data);
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -490,11 +793,12 @@ async fn put_part(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::Digest;
 
     #[test]
     fn sha256_state_matches_sha2_and_exposes_the_context() {
-        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
-        for split in [0, 1, 63, 64, 65, 4096, 9999] {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for split in [0, 1, 63, 64, 65, 4096, 4097, 9999, 64 * 64 * 3 + 5, 299_999] {
             let mut s = Sha256State::default();
             s.update(&data[..split]);
             s.update(&data[split..]);
@@ -512,6 +816,36 @@ mod tests {
         assert_eq!(
             Sha256State::default().finish_hex(),
             hex(&sha2::Sha256::digest(b""))
+        );
+    }
+
+    #[test]
+    fn the_hash_pass_records_the_state_before_every_part() {
+        let part = MIN_PART_SIZE;
+        let data: Vec<u8> = (0..(2 * part + 100)).map(|i| (i % 253) as u8).collect();
+        let path = std::env::temp_dir().join(format!("koodrive-digest-{}.bin", std::process::id()));
+        std::fs::write(&path, &data).unwrap();
+        let d = digest_file(&path, part).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(d.sha256, hex(&sha2::Sha256::digest(&data)));
+        assert_eq!(d.pre_hash, hex(&sha2::Sha256::digest(&data[..1024])));
+        assert_eq!(d.stamp.0, data.len() as u64);
+        // The state before parts 1, 2 and 3.
+        assert_eq!(d.contexts.len(), 3);
+        for (i, ctx) in d.contexts.iter().enumerate() {
+            let mut s = Sha256State::default();
+            s.update(&data[..i * part as usize]);
+            assert_eq!(Some(*ctx), s.context(), "before part {}", i + 1);
+        }
+        let plan = Plan::new(data.len() as u64, part).unwrap();
+        assert_eq!(
+            (plan.parts, plan.size(2), plan.offset(2)),
+            (3, 100, 2 * part)
+        );
+        assert_eq!(
+            Plan::new(0, part).unwrap().parts,
+            1,
+            "an empty file is one empty part"
         );
     }
 }

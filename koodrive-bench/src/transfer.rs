@@ -274,9 +274,10 @@ pub fn figure() -> Result<()> {
             .read_timeout(Duration::from_secs(30))
             .timeout(Duration::from_secs(60))
             .build()?;
-        let mut up_helper = Phase::new("upload_file (hash pass + parts + API calls)");
+        let mut up_helper = Phase::new("upload_file (hash pass, then the parts)");
         let mut up_raw = Phase::new("raw PUTs (+ createFile/1 getUploadUrls/complete)");
-        let mut up_reader = Phase::new("upload_reader (one pass: hashCtx only)");
+        let mut up_once = Phase::new("upload_file, instant_upload off (one pass)");
+        let mut up_reader = Phase::new("upload_reader (one pass, tokio::fs::File)");
         let mut down_helper = Phase::new("download_to (getDownloadUrls + GET)");
         let mut down_raw = Phase::new("raw reqwest GET of the same link");
         let mut last_file = String::new();
@@ -323,7 +324,27 @@ pub fn figure() -> Result<()> {
                         .await?;
                 }
             }
-            // The one-pass helper (no instant-upload hash pass), to tell the costs apart.
+            // The one-pass helpers (no instant-upload hash pass), to tell the costs apart.
+            let sha256 = unique()?;
+            let target = UploadTarget {
+                container_id: container.clone(),
+                parent_folder: "root".into(),
+                file_name: format!("once-{run}.bin"),
+            };
+            let once = UploadOptions {
+                instant_upload: false,
+                ..options.clone()
+            };
+            let mut outcome = None;
+            up_once
+                .run(|| async {
+                    outcome = Some(api.upload_file(&path, target, once).await?);
+                    Ok(())
+                })
+                .await?;
+            if outcome.as_ref().map(|o| o.sha256.as_str()) != Some(sha256.as_str()) {
+                return Err(format!("unexpected one-pass outcome {outcome:?}").into());
+            }
             unique()?;
             let target = UploadTarget {
                 container_id: container.clone(),
@@ -367,12 +388,18 @@ pub fn figure() -> Result<()> {
         }
         let uh = up_helper.report(length);
         let ur = up_raw.report(length);
+        let uo = up_once.report(length);
         let ud = up_reader.report(length);
         println!(
             "  RATIO upload helper/raw throughput = {:.3} (goal >= 0.90); helper peak RSS +{} against a bound of concurrency x part = {}",
             uh / ur,
             mib(up_helper.peak),
             mib(concurrency as u64 * part)
+        );
+        println!(
+            "  RATIO upload_file without instant upload/raw throughput = {:.3} (goal >= 0.90); peak RSS +{}",
+            uo / ur,
+            mib(up_once.peak)
         );
         println!(
             "  RATIO upload_reader/raw throughput = {:.3}; upload_reader peak RSS +{}",

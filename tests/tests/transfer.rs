@@ -49,6 +49,29 @@ fn target() -> UploadTarget {
     }
 }
 
+/// The `hashCtx` a part request carried (empty when absent).
+fn got_ctx(part: &Value) -> Vec<u64> {
+    part["hashCtx"]
+        .as_array()
+        .map(|a| a.iter().map(|v| v.as_u64().unwrap()).collect())
+        .unwrap_or_default()
+}
+
+/// The `hashCtx` a part after `before` must carry: none for the first part.
+fn expected_ctx(before: &[u8]) -> Vec<u64> {
+    if before.is_empty() {
+        return vec![];
+    }
+    let mut state = Sha256State::default();
+    state.update(before);
+    state
+        .context()
+        .unwrap()
+        .iter()
+        .map(|w| u64::from(*w))
+        .collect()
+}
+
 fn body(r: &Request) -> Value {
     serde_json::from_slice(&r.body).unwrap()
 }
@@ -152,34 +175,26 @@ async fn a_20_mib_file_uploads_in_5_mib_parts_surviving_a_failed_part() {
         json!(hex(&sha2::Sha256::digest(&content[..1024])))
     );
     assert_eq!(body(create)["length"], json!(20 * MIB));
-    // Each part's request carries its offset and the SHA-256 state before it.
+    // The digest pass knew every hashCtx, so the URLs came in one batch (4 parts <= 8), each
+    // part with its offset and the SHA-256 state before it.
     let url_requests: Vec<Value> = received
         .iter()
         .filter(|r| r.url.path().ends_with("/uploadUrl"))
         .map(body)
         .collect();
-    assert_eq!(url_requests.len(), 4);
-    for (i, req) in url_requests.iter().enumerate() {
-        let part = &req["multiParts"][0];
+    assert_eq!(url_requests.len(), 1, "one getUploadUrls for 4 parts");
+    let parts = url_requests[0]["multiParts"].as_array().unwrap();
+    assert_eq!(parts.len(), 4);
+    for (i, part) in parts.iter().enumerate() {
         assert_eq!(part["partNumber"], json!(i + 1));
         assert_eq!(part["partOffset"], json!(i * 5 * MIB));
-        let mut state = Sha256State::default();
-        state.update(&content[..i * 5 * MIB]);
-        let expected: Vec<u64> = if i == 0 {
-            vec![]
-        } else {
-            state
-                .context()
-                .unwrap()
-                .iter()
-                .map(|w| u64::from(*w))
-                .collect()
-        };
-        let got: Vec<u64> = part["hashCtx"]
-            .as_array()
-            .map(|a| a.iter().map(|v| v.as_u64().unwrap()).collect())
-            .unwrap_or_default();
-        assert_eq!(got, expected, "hashCtx of part {}", i + 1);
+        assert_eq!(part["partSize"], json!(5 * MIB));
+        assert_eq!(
+            got_ctx(part),
+            expected_ctx(&content[..i * 5 * MIB]),
+            "hashCtx of part {}",
+            i + 1
+        );
     }
     // The parts: PUT without KooDrive headers; part 2 twice; together they are the file.
     let puts: Vec<&Request> = received
@@ -224,6 +239,193 @@ async fn an_instant_upload_sends_no_data() {
     assert!(outcome.instant);
     let received = server.received_requests().await.unwrap();
     assert_eq!(received.len(), 1, "only createFile");
+}
+
+async fn mount_storage(server: &MockServer) {
+    Mock::given(method("PUT"))
+        .and(path_regex("^/obs/part[0-9]+$"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn without_instant_upload_a_file_is_read_once_and_each_url_is_asked_for_when_its_hash_ctx_is_known()
+ {
+    let server = MockServer::start().await;
+    mount_koodrive(&server, false).await;
+    mount_storage(&server).await;
+    let content = data(12 * MIB + 3);
+    let file = std::env::temp_dir().join(format!("koodrive-onepass-{}.bin", std::process::id()));
+    std::fs::write(&file, &content).unwrap();
+    let outcome = client(&server)
+        .upload_file(
+            &file,
+            target(),
+            UploadOptions {
+                part_size: 5 * MIB as u64,
+                concurrency: 2,
+                instant_upload: false,
+                ..UploadOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    std::fs::remove_file(&file).unwrap();
+    let digest = hex(&sha2::Sha256::digest(&content));
+    assert_eq!(
+        (outcome.parts, outcome.sha256.as_str()),
+        (3, digest.as_str())
+    );
+    assert!(outcome.peak_buffered <= 2 * 5 * MIB as u64);
+
+    let received = server.received_requests().await.unwrap();
+    let create = received
+        .iter()
+        .find(|r| r.url.path().ends_with("/files/create"))
+        .unwrap();
+    assert!(body(create).get("sha256").is_none() && body(create).get("preHash").is_none());
+    // One request a part, each asked for once the data before it was hashed.
+    let url_requests: Vec<Value> = received
+        .iter()
+        .filter(|r| r.url.path().ends_with("/uploadUrl"))
+        .map(body)
+        .collect();
+    assert_eq!(url_requests.len(), 3);
+    for (i, req) in url_requests.iter().enumerate() {
+        let parts = req["multiParts"].as_array().unwrap();
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0]["partNumber"], json!(i + 1));
+        let size = if i == 2 { 2 * MIB + 3 } else { 5 * MIB };
+        assert_eq!(parts[0]["partSize"], json!(size));
+        assert_eq!(
+            got_ctx(&parts[0]),
+            expected_ctx(&content[..i * 5 * MIB]),
+            "part {}",
+            i + 1
+        );
+    }
+    let mut assembled = Vec::new();
+    for n in 1..=3 {
+        let put = received
+            .iter()
+            .find(|r| r.method.as_str() == "PUT" && r.url.path() == format!("/obs/part{n}"))
+            .unwrap();
+        assembled.extend_from_slice(&put.body);
+    }
+    assert!(assembled == content, "the parts reassemble the file");
+    let complete = received
+        .iter()
+        .find(|r| r.url.path().ends_with("/files/complete"))
+        .unwrap();
+    assert_eq!(body(complete)["sha256"], json!(digest));
+}
+
+#[tokio::test]
+async fn many_parts_are_announced_in_batches_of_eight() {
+    let server = MockServer::start().await;
+    mount_koodrive(&server, false).await;
+    mount_storage(&server).await;
+    // 11 parts of 5 MiB (the last one 64 bytes): batches of 8 and 3.
+    let content = data(10 * 5 * MIB + 64);
+    let file = std::env::temp_dir().join(format!("koodrive-batches-{}.bin", std::process::id()));
+    std::fs::write(&file, &content).unwrap();
+    let outcome = client(&server)
+        .upload_file(
+            &file,
+            target(),
+            UploadOptions {
+                part_size: 5 * MIB as u64,
+                concurrency: 3,
+                ..UploadOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(outcome.parts, 11);
+    let received = server.received_requests().await.unwrap();
+    let batches: Vec<Vec<u64>> = received
+        .iter()
+        .filter(|r| r.url.path().ends_with("/uploadUrl"))
+        .map(|r| {
+            body(r)["multiParts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["partNumber"].as_u64().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(batches, vec![(1..=8).collect::<Vec<_>>(), vec![9, 10, 11]]);
+    let parts: Vec<Value> = received
+        .iter()
+        .filter(|r| r.url.path().ends_with("/uploadUrl"))
+        .flat_map(|r| body(r)["multiParts"].as_array().unwrap().clone())
+        .collect();
+    for (i, part) in parts.iter().enumerate() {
+        assert_eq!(
+            got_ctx(part),
+            expected_ctx(&content[..i * 5 * MIB]),
+            "part {}",
+            i + 1
+        );
+    }
+    assert_eq!(
+        received
+            .iter()
+            .filter(|r| r.method.as_str() == "PUT")
+            .count(),
+        11
+    );
+}
+
+#[tokio::test]
+async fn a_file_that_changes_during_the_upload_is_not_completed() {
+    let server = MockServer::start().await;
+    mount_koodrive(&server, false).await;
+    mount_storage(&server).await;
+    let content = data(11 * MIB);
+    let file = std::env::temp_dir().join(format!("koodrive-changing-{}.bin", std::process::id()));
+    std::fs::write(&file, &content).unwrap();
+    // After the first part went out, something appends to the file.
+    let appended = std::sync::atomic::AtomicBool::new(false);
+    let path = file.clone();
+    let progress: koodrive_api::upload::ProgressFn = Arc::new(move |_| {
+        if !appended.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap();
+            f.write_all(b"more").unwrap();
+        }
+    });
+    let err = client(&server)
+        .upload_file(
+            &file,
+            target(),
+            UploadOptions {
+                part_size: 5 * MIB as u64,
+                concurrency: 1,
+                progress: Some(progress),
+                ..UploadOptions::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    std::fs::remove_file(&file).unwrap();
+    assert!(
+        matches!(&err, Error::InvalidRequest { operation_id: "completeFile", reason } if reason.contains("changed while it was being uploaded") && reason.contains("koodrive-changing")),
+        "{err:?}"
+    );
+    let received = server.received_requests().await.unwrap();
+    assert!(
+        !received
+            .iter()
+            .any(|r| r.url.path().ends_with("/files/complete")),
+        "a changed file is not completed"
+    );
 }
 
 #[tokio::test]
