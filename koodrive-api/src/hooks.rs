@@ -37,6 +37,7 @@ pub const SHARE_FOLDER_HEADER: HeaderName = HeaderName::from_static("x-hw-share-
 const LANGUAGE_HEADER: HeaderName = HeaderName::from_static("language");
 const USER_ID_HEADER: HeaderName = HeaderName::from_static("x-user-id");
 const DATE_HEADER: HeaderName = HeaderName::from_static("x-date");
+const API_VERSION_HEADER: HeaderName = HeaderName::from_static("api-version");
 
 /// A user token lasts this long after the last call (sliding).
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(20 * 60);
@@ -91,21 +92,34 @@ impl Default for Shared {
 }
 
 /// A new random trace id: `kdrs_` and 53 hex digits, 58 characters as KooDrive requires.
+/// Unique within the process (a counter) and across processes (a random per-process seed),
+/// and cheap: one seed per process, then a few multiply-xorshift rounds per id.
 pub fn new_trace_id() -> String {
-    use std::hash::{BuildHasher, Hasher, RandomState};
+    use std::hash::{BuildHasher, RandomState};
     use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static SEED: OnceLock<[u64; 2]> = OnceLock::new();
+    let seed = SEED.get_or_init(|| {
+        let state = RandomState::new();
+        [state.hash_one(0u8), state.hash_one(1u8)]
+    });
+    // splitmix64: a bijection of the counter, mixed with the seed.
+    fn mix(mut z: u64) -> u64 {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut id = String::with_capacity(64);
+    let mut id = String::with_capacity(58);
     id.push_str("kdrs_");
-    let state = RandomState::new();
-    let mut i = 0u64;
+    let mut word = seed[0] ^ n;
     while id.len() < 58 {
-        let mut h = state.build_hasher();
-        h.write_u64(n);
-        h.write_u64(i);
-        id.push_str(&format!("{:016x}", h.finish()));
-        i += 1;
+        word = mix(word.wrapping_add(0x9e37_79b9_7f4a_7c15) ^ seed[1]);
+        for shift in (0..16).rev() {
+            id.push(HEX[(word >> (shift * 4)) as usize & 0xf] as char);
+        }
     }
     id.truncate(58);
     id
@@ -151,7 +165,19 @@ impl Client {
     }
 
     fn can_refresh(&self) -> bool {
-        self.inner.shared.auto_refresh && self.user_session().is_some()
+        self.inner.shared.auto_refresh
+            && matches!(
+                *self
+                    .inner
+                    .shared
+                    .credentials
+                    .read()
+                    .expect("credentials lock"),
+                Credentials::UserToken {
+                    session_id: Some(_),
+                    ..
+                }
+            )
     }
 
     /// Set the Authorization (and app-auth) headers the operation accepts, from the client's
@@ -162,15 +188,15 @@ impl Client {
         meta: &OperationMeta,
     ) -> Result<(), String> {
         let accepts = |s: &str| meta.security.contains(&s);
+        // Read under the lock (no await here), without copying the secrets.
         let credentials = self
             .inner
             .shared
             .credentials
             .read()
-            .expect("credentials lock")
-            .clone();
+            .expect("credentials lock");
         let headers = request.headers_mut();
-        match &credentials {
+        match &*credentials {
             Credentials::UserToken { token, .. } if accepts("userToken") => {
                 let value = sensitive(&auth::bearer_value(token.expose()))
                     .ok_or("the user token is not a valid header value")?;
@@ -239,10 +265,10 @@ impl Client {
         }
         // Without credentials the request goes as built: the operation may need none, or the
         // caller authenticates through their own `reqwest::Client` (default headers).
-        if accepts("none") || matches!(credentials, Credentials::None) {
+        if accepts("none") || matches!(*credentials, Credentials::None) {
             return Ok(());
         }
-        let have = match credentials {
+        let have = match *credentials {
             Credentials::None => "no credentials",
             Credentials::UserToken { .. } => "a user access token",
             Credentials::App(_) => "HMAC app credentials",
@@ -310,10 +336,17 @@ impl Client {
     }
 }
 
-/// The result code of a JSON body under the operation's envelope: `Some(true)` success,
-/// `Some(false)` error, `None` no code.
-fn envelope_success(envelope: Envelope, body: &serde_json::Value) -> Option<(bool, i64)> {
-    let code: ResultCode = serde_json::from_value(body.get("code")?.clone()).ok()?;
+/// Just the `code` of a body (every other field skipped, nothing else built).
+#[derive(serde::Deserialize)]
+struct CodeOnly {
+    #[serde(default)]
+    code: Option<ResultCode>,
+}
+
+/// The result code of a JSON body under the operation's envelope: `Some((true, code))`
+/// success, `Some((false, code))` error, `None` no code (or no JSON object).
+fn envelope_success(envelope: Envelope, body: &[u8]) -> Option<(bool, i64)> {
+    let code = serde_json::from_slice::<CodeOnly>(body).ok()?.code?;
     let ok = match envelope {
         Envelope::Transcode => code.value() == 200 || code.value() == 0,
         _ => code.is_success(),
@@ -321,13 +354,25 @@ fn envelope_success(envelope: Envelope, body: &serde_json::Value) -> Option<(boo
     Some((ok, code.value()))
 }
 
-fn rebuild(
-    status: reqwest::StatusCode,
+/// What is kept of a response whose body was read: it is rebuilt around the body.
+struct Head {
     version: reqwest::Version,
     headers: HeaderMap,
-    body: Bytes,
-) -> reqwest::Response {
-    let mut builder = http::Response::builder().status(status).version(version);
+    url: reqwest::Url,
+}
+
+fn rebuild(status: reqwest::StatusCode, head: Head, body: Bytes) -> reqwest::Response {
+    use reqwest::ResponseBuilderExt;
+    let Head {
+        version,
+        headers,
+        url,
+    } = head;
+    // Keeping the URL also spares reqwest parsing a placeholder one.
+    let mut builder = http::Response::builder()
+        .status(status)
+        .version(version)
+        .url(url);
     if let Some(h) = builder.headers_mut() {
         *h = headers;
         h.remove(CONTENT_LENGTH);
@@ -351,7 +396,7 @@ impl ClientHooks<ClientState> for Client {
         info: &OperationInfo,
     ) -> Result<(), Error<E>> {
         let headers = request.headers_mut();
-        headers.remove("api-version");
+        headers.remove(API_VERSION_HEADER);
         if !headers.contains_key(TRACE_ID_HEADER) {
             headers.insert(
                 TRACE_ID_HEADER,
@@ -417,7 +462,7 @@ impl ClientHooks<ClientState> for Client {
         let started = Instant::now();
         let mut attempt = 0u32;
         let mut refreshed = false;
-        let result = async {
+        let attempts = async {
             loop {
                 attempt += 1;
                 span.record("attempt", attempt);
@@ -481,9 +526,13 @@ impl ClientHooks<ClientState> for Client {
                     }
                 }
             }
-        }
-        .instrument(span.clone())
-        .await;
+        };
+        // Without a subscriber that wants the span, skip entering and leaving it on every poll.
+        let result = if span.is_disabled() {
+            attempts.await
+        } else {
+            attempts.instrument(span.clone()).await
+        };
         span.record("duration_ms", started.elapsed().as_millis() as u64);
         span.in_scope(|| match &result {
             Ok(r) => tracing::debug!(status = r.status().as_u16(), "response"),
@@ -512,7 +561,11 @@ impl Client {
         if !check_body {
             return Ok(Verdict::Done(response));
         }
-        let (version, headers) = (response.version(), response.headers().clone());
+        let head = Head {
+            version: response.version(),
+            headers: response.headers().clone(),
+            url: response.url().clone(),
+        };
         let body = match response.bytes().await {
             Ok(body) => body,
             // The connection broke while the body arrived: a transport error, retried like one.
@@ -522,19 +575,10 @@ impl Client {
             }
             Err(e) => return Err(e),
         };
-        let value: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
-        let code = value.as_ref().and_then(|v| envelope_success(envelope, v));
+        let code = envelope_success(envelope, &body);
         // AI services say `message` where the others say `msg`.
-        let body = match (&value, envelope) {
-            (Some(v), Envelope::Ai)
-                if v.get("msg").is_none()
-                    && v.get("message").is_some()
-                    && code.is_some_and(|c| !c.0) =>
-            {
-                let mut v = v.clone();
-                v["msg"] = v["message"].clone();
-                serde_json::to_vec(&v).expect("JSON").into()
-            }
+        let body = match code {
+            Some((false, _)) if envelope == Envelope::Ai => ai_message_as_msg(body),
             _ => body,
         };
         if status.is_success() {
@@ -544,64 +588,82 @@ impl Client {
                 }
                 // A code other than 0 inside an HTTP 200 is an error: let the generated code
                 // see an error status (the report keeps the real one).
-                Some((false, _)) => Verdict::Done(rebuild(
-                    reqwest::StatusCode::BAD_REQUEST,
-                    version,
-                    headers,
-                    body,
-                )),
-                _ => Verdict::Done(rebuild(status, version, headers, body)),
+                Some((false, _)) => {
+                    Verdict::Done(rebuild(reqwest::StatusCode::BAD_REQUEST, head, body))
+                }
+                _ => Verdict::Done(rebuild(status, head, body)),
             });
         }
         // An error status. The transcoding service answers {error_code, error_msg}.
-        if let (Envelope::Transcode, Some(v)) = (envelope, &value) {
-            if let Some(err_code) = v.get("error_code") {
-                let text = err_code
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| err_code.to_string());
-                let msg = format!(
-                    "{text}: {}",
-                    v.get("error_msg")
-                        .and_then(|m| m.as_str())
-                        .unwrap_or_default()
-                );
-                let code = text.trim().parse::<i64>().unwrap_or(-1);
-                let body = serde_json::to_vec(&serde_json::json!({ "code": code, "msg": msg }))
-                    .expect("JSON");
-                return Ok(Verdict::Done(rebuild(
-                    status,
-                    version,
-                    headers,
-                    body.into(),
-                )));
+        if envelope == Envelope::Transcode {
+            if let Some(body) = transcode_error(&body) {
+                return Ok(Verdict::Done(rebuild(status, head, body)));
             }
         }
         match code {
             Some((_, c)) if retries_left && ErrorCode::from_code(c).is_transient() => {
                 Ok(Verdict::Retry)
             }
-            Some(_) => Ok(Verdict::Done(rebuild(status, version, headers, body))),
+            Some(_) => Ok(Verdict::Done(rebuild(status, head, body))),
             None => {
                 let end = body.len().min(4096);
                 report(|r| r.error_body = Some(String::from_utf8_lossy(&body[..end]).into_owned()));
-                Ok(Verdict::Done(rebuild(status, version, headers, body)))
+                Ok(Verdict::Done(rebuild(status, head, body)))
             }
         }
     }
+}
+
+/// An AI service's error body with `message` copied to `msg` (when it has no `msg`).
+fn ai_message_as_msg(body: Bytes) -> Bytes {
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return body;
+    };
+    if v.get("msg").is_some() || v.get("message").is_none() {
+        return body;
+    }
+    v["msg"] = v["message"].clone();
+    serde_json::to_vec(&v).expect("JSON").into()
+}
+
+/// The transcoding service's `{error_code, error_msg}` as a `{code, msg}` body.
+fn transcode_error(body: &[u8]) -> Option<Bytes> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let err_code = v.get("error_code")?;
+    let text = err_code
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| err_code.to_string());
+    let msg = format!(
+        "{text}: {}",
+        v.get("error_msg")
+            .and_then(|m| m.as_str())
+            .unwrap_or_default()
+    );
+    let code = text.trim().parse::<i64>().unwrap_or(-1);
+    Some(
+        serde_json::to_vec(&serde_json::json!({ "code": code, "msg": msg }))
+            .expect("JSON")
+            .into(),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn trace_ids_are_58_characters_and_differ() {
-        let a = super::new_trace_id();
-        let b = super::new_trace_id();
-        assert_eq!(a.len(), 58);
-        assert!(
-            a.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
-            "{a}"
-        );
-        assert_ne!(a, b);
+        let ids: std::collections::HashSet<String> =
+            (0..10_000).map(|_| super::new_trace_id()).collect();
+        assert_eq!(ids.len(), 10_000, "no repeats");
+        for id in &ids {
+            assert_eq!(id.len(), 58, "{id}");
+            assert!(id.starts_with("kdrs_"), "{id}");
+            assert!(
+                id[5..]
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+                "{id}"
+            );
+        }
     }
 }

@@ -341,3 +341,60 @@ pub fn figure() -> Result<()> {
         Ok(())
     })
 }
+
+/// `calls-profile <api|hand> <get|post> [N]`: N calls of one side only (after 50 of warm-up),
+/// for an instruction count under `valgrind --tool=callgrind` (the emulator child is not
+/// traced). Two runs with N and 2N give the instructions of one call as
+/// (I(2N) - I(N)) / N, free of start-up costs; see BENCHMARKS.md.
+pub fn profile(args: &[String]) -> Result<()> {
+    let side = args.first().map(String::as_str).unwrap_or("api");
+    let op = args.get(1).map(String::as_str).unwrap_or("get");
+    let n: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(1000);
+    if !matches!(side, "api" | "hand") || !matches!(op, "get" | "post") {
+        return Err("usage: calls-profile api|hand get|post [N]".into());
+    }
+    let remote = Remote::start()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let api = remote.client()?;
+        let hand = Hand::new(&remote.base_url, &remote.access_token)?;
+        let container = remote.container_id.clone();
+        let folder = api
+            .create_directory()
+            .body(types::CreateDirectoryRequest {
+                container_id: container.clone(),
+                created_time: None,
+                description: None,
+                edited_time: None,
+                file_name: Some("bench".try_into()?),
+                file_type: Some(types::CreateDirectoryRequestFileType::X10),
+                hidden: None,
+                mime_type: None,
+                parent_folder: vec!["root".into()],
+                rename_mode: None,
+                smart_folder_attr: vec![],
+            })
+            .call()
+            .await?
+            .id
+            .ok_or("createDirectory returned no id")?;
+        let started = Instant::now();
+        // The 50 warm-up calls are in both runs' counts: the difference cancels them.
+        for _ in 0..n + 50 {
+            match (side, op) {
+                ("api", "get") => api_unread_count(&api).await.map(drop)?,
+                ("api", _) => api_get_file(&api, &container, &folder).await.map(drop)?,
+                (_, "get") => hand.unread_count().await.map(drop)?,
+                _ => hand.get_file(&container, &folder).await.map(drop)?,
+            }
+        }
+        println!(
+            "{side} {op}: {} calls in {:.3} s",
+            n + 50,
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    })
+}

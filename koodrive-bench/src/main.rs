@@ -75,6 +75,7 @@ fn main() {
         emulator::SERVE => emulator::serve(),
         "codegen" => codegen::figure(),
         "calls" => calls::figure(),
+        "calls-profile" => calls::profile(&args[1..]),
         "transfer" => transfer::figure(),
         "scaling" => codegen::scaling(),
         "build-cost" => build_cost::figure(args.iter().any(|a| a == "--peer")),
