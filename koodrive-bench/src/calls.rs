@@ -398,3 +398,55 @@ pub fn profile(args: &[String]) -> Result<()> {
         Ok(())
     })
 }
+
+/// `instructions`: the client's instructions per call of each side, counted by valgrind's
+/// callgrind (the emulator child is not traced), as (I(2N) - I(N)) / N over two runs of
+/// `calls-profile`. Unlike times, these counts barely move with the machine's load.
+pub fn instructions() -> Result<()> {
+    heading("instructions per call (callgrind, client process only)");
+    if std::process::Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("  valgrind not found: skipped (Debian package valgrind)");
+        return Ok(());
+    }
+    const N: u64 = 500;
+    let exe = std::env::current_exe()?;
+    let out = crate::scratch().join("callgrind.out");
+    let count = |side: &str, op: &str, n: u64| -> Result<u64> {
+        let run = std::process::Command::new("valgrind")
+            .arg("--tool=callgrind")
+            .arg(format!("--callgrind-out-file={}", out.display()))
+            .arg(&exe)
+            .args(["calls-profile", side, op, &n.to_string()])
+            .output()?;
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        if !run.status.success() {
+            return Err(format!("callgrind run of {side} {op} failed: {stderr}").into());
+        }
+        stderr
+            .lines()
+            .find_map(|l| l.split_once("Collected :").map(|(_, n)| n.trim().to_owned()))
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| format!("no instruction count in callgrind's output: {stderr}").into())
+    };
+    for op in ["get", "post"] {
+        let mut per_call = Vec::new();
+        for side in ["api", "hand"] {
+            let (one, two) = (count(side, op, N)?, count(side, op, 2 * N)?);
+            per_call.push(two.saturating_sub(one) as f64 / N as f64);
+        }
+        println!(
+            "  {:<4} koodrive-api {:>8.0} instructions/call, hand-written {:>8.0}: RATIO {:.3} (+{:.0})",
+            op.to_uppercase(),
+            per_call[0],
+            per_call[1],
+            per_call[0] / per_call[1],
+            per_call[0] - per_call[1]
+        );
+    }
+    let _ = std::fs::remove_file(&out);
+    Ok(())
+}

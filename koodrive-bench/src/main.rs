@@ -3,9 +3,10 @@
 //! machines are shared and noisy, so absolute times do not carry over). See BENCHMARKS.md.
 //!
 //! Figures: `codegen` (ours against openapi-generator's rust generator), `calls` (per-call
-//! overhead against hand-written reqwest + serde_json), `transfer` (upload_file/download_to
+//! overhead against hand-written reqwest + serde_json), `instructions` (the same calls'
+//! instruction counts under callgrind), `transfer` (upload_file/download_to
 //! against raw PUT/GET of the same parts), `scaling` (codegen time of 1×, 2×, 4× specs);
-//! `all` runs those four. `build-cost` (clean-target builds of a tiny consumer, minutes each)
+//! `all` runs those five. `build-cost` (clean-target builds of a tiny consumer, minutes each)
 //! runs only when asked for by name.
 
 mod build_cost;
@@ -17,7 +18,7 @@ mod transfer;
 use std::path::PathBuf;
 use std::time::Duration;
 
-const USAGE: &str = "usage: koodrive-bench codegen|calls|transfer|scaling|all|build-cost \
+const USAGE: &str = "usage: koodrive-bench codegen|calls|instructions|transfer|scaling|all|build-cost \
 [build-cost: --peer]\n\
   environment: KOODRIVE_BENCH_MIB (transfer size, default 256),\n\
                KOODRIVE_BENCH_OAG_JAR (openapi-generator jar; default: a venv under target/bench)";
@@ -76,6 +77,7 @@ fn main() {
         "codegen" => codegen::figure(),
         "calls" => calls::figure(),
         "calls-profile" => calls::profile(&args[1..]),
+        "instructions" => calls::instructions(),
         "transfer" => transfer::figure(),
         "scaling" => codegen::scaling(),
         "build-cost" => build_cost::figure(args.iter().any(|a| a == "--peer")),
@@ -83,6 +85,7 @@ fn main() {
             println!("{}", machine());
             codegen::figure()
                 .and_then(|_| calls::figure())
+                .and_then(|_| calls::instructions())
                 .and_then(|_| transfer::figure())
                 .and_then(|_| codegen::scaling())
         }
