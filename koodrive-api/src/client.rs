@@ -82,15 +82,11 @@ impl ClientBuilder {
     }
 
     /// Authenticate with a user access token (the session APIs' `accessToken`, with or without
-    /// its `Bearer ` prefix), and the session id that can refresh it.
-    pub fn user_token(
-        mut self,
-        token: impl Into<Secret>,
-        session_id: Option<impl Into<Secret>>,
-    ) -> Self {
+    /// its `Bearer ` prefix), and the session id that can refresh it (`None` without one).
+    pub fn user_token(mut self, token: impl Into<Secret>, session_id: Option<&str>) -> Self {
         self.credentials = Credentials::UserToken {
             token: token.into(),
-            session_id: session_id.map(Into::into),
+            session_id: session_id.map(Secret::new),
         };
         self
     }
@@ -155,6 +151,10 @@ impl ClientBuilder {
         let http = match self.http {
             Some(c) => c,
             None => {
+                // With ring as the provider, reqwest takes the process default: install ring
+                // unless the application installed a provider of its own.
+                #[cfg(all(feature = "rustls-ring", not(feature = "rustls")))]
+                let _ = rustls::crypto::ring::default_provider().install_default();
                 let mut b = reqwest::Client::builder()
                     .connect_timeout(self.connect_timeout)
                     .user_agent(self.user_agent);

@@ -74,6 +74,7 @@ impl<'de> Deserialize<'de> for ResultCode {
     }
 }
 
+#[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ResultCode {
     fn schema_name() -> String {
         "ResultCode".to_owned()

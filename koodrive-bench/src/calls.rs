@@ -291,7 +291,7 @@ pub fn figure() -> Result<()> {
             let (t, s) = (token.clone(), session.clone());
             let api_headers = capture(reply, move |base| async move {
                 let api = Client::builder(base)
-                    .user_token(t, Some(s))
+                    .user_token(t, Some(&s))
                     .auto_refresh(true)
                     .build()?;
                 if name == "getFile" {
@@ -428,7 +428,10 @@ pub fn instructions() -> Result<()> {
         }
         stderr
             .lines()
-            .find_map(|l| l.split_once("Collected :").map(|(_, n)| n.trim().to_owned()))
+            .find_map(|l| {
+                l.split_once("Collected :")
+                    .map(|(_, n)| n.trim().to_owned())
+            })
             .and_then(|n| n.parse().ok())
             .ok_or_else(|| format!("no instruction count in callgrind's output: {stderr}").into())
     };

@@ -26,7 +26,7 @@ fn ours_once(spec_dir: &Path) -> Result<(Duration, String)> {
 
 /// The openapi-generator jar: `KOODRIVE_BENCH_OAG_JAR`, or the one in a venv under
 /// `target/bench/oag-venv`, installed there with pip when missing.
-fn oag_jar() -> Result<PathBuf> {
+pub fn oag_jar() -> Result<PathBuf> {
     if let Ok(jar) = std::env::var("KOODRIVE_BENCH_OAG_JAR") {
         return Ok(jar.into());
     }
@@ -77,7 +77,7 @@ fn find_jar(dir: &Path) -> Option<PathBuf> {
 }
 
 /// `java -jar openapi-generator.jar generate -g rust` on the bundled spec, into `out`.
-fn peer_once(jar: &Path, bundled: &Path, out: &Path) -> Result<Duration> {
+pub fn peer_once(jar: &Path, bundled: &Path, out: &Path) -> Result<Duration> {
     let _ = std::fs::remove_dir_all(out);
     let started = Instant::now();
     let output = Command::new("java")
@@ -110,7 +110,7 @@ fn peer_once(jar: &Path, bundled: &Path, out: &Path) -> Result<Duration> {
 }
 
 /// Lines of `.rs` under `dir`.
-fn rust_lines(dir: &Path) -> (usize, usize) {
+pub fn rust_lines(dir: &Path) -> (usize, usize) {
     let mut files = 0;
     let mut lines = 0;
     let mut stack = vec![dir.to_path_buf()];

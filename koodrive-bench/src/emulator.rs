@@ -88,7 +88,7 @@ impl Remote {
     /// default retries, trace ids (always on).
     pub fn client(&self) -> Result<koodrive_api::Client> {
         Ok(koodrive_api::Client::builder(&self.base_url)
-            .user_token(self.access_token.clone(), Some(self.session_id.clone()))
+            .user_token(self.access_token.clone(), Some(&self.session_id))
             .auto_refresh(true)
             .retry(koodrive_api::RetryPolicy::default())
             .build()?)

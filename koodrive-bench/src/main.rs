@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 const USAGE: &str = "usage: koodrive-bench codegen|calls|instructions|transfer|scaling|all|build-cost \
-[build-cost: --peer]\n\
+[build-cost: --peer --tls --incremental --scaling | --all]\n\
   environment: KOODRIVE_BENCH_MIB (transfer size, default 256),\n\
                KOODRIVE_BENCH_OAG_JAR (openapi-generator jar; default: a venv under target/bench)";
 
@@ -80,7 +80,7 @@ fn main() {
         "instructions" => calls::instructions(),
         "transfer" => transfer::figure(),
         "scaling" => codegen::scaling(),
-        "build-cost" => build_cost::figure(args.iter().any(|a| a == "--peer")),
+        "build-cost" => build_cost::figure(&args[1..]),
         "all" => {
             println!("{}", machine());
             codegen::figure()

@@ -104,7 +104,69 @@ pub fn generate(spec: &Spec) -> Result<String, Diagnostic> {
         )
     })?;
     keep_conversion_reasons(&mut file);
+    optional_json_schema(&mut file);
     Ok(format!("{HEADER}\n{}", prettyplease::unparse(&file)))
+}
+
+/// Make the `JsonSchema` derives that progenitor adds (`with_derive`) depend on the
+/// generated crate's `schemars` feature: `#[derive(.., schemars::JsonSchema)]` becomes
+/// `#[derive(..)] #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]`, and
+/// typify's own `impl JsonSchema` blocks get `#[cfg(feature = "schemars")]`. Only tooling
+/// needs the schemas, and every user would pay to compile them (BENCHMARKS.md).
+pub fn optional_json_schema(file: &mut syn::File) {
+    use syn::punctuated::Punctuated;
+    use syn::visit_mut::VisitMut;
+    fn gate(attrs: &mut Vec<syn::Attribute>) {
+        let mut gated = false;
+        for attr in attrs.iter_mut() {
+            if !attr.path().is_ident("derive") {
+                continue;
+            }
+            let Ok(paths) =
+                attr.parse_args_with(Punctuated::<syn::Path, syn::Token![,]>::parse_terminated)
+            else {
+                continue;
+            };
+            let is_schema =
+                |p: &syn::Path| p.segments.last().is_some_and(|s| s.ident == "JsonSchema");
+            if !paths.iter().any(is_schema) {
+                continue;
+            }
+            let kept: Vec<&syn::Path> = paths.iter().filter(|p| !is_schema(p)).collect();
+            *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
+            gated = true;
+        }
+        if gated {
+            attrs.push(syn::parse_quote!(
+                #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+            ));
+        }
+    }
+    struct Pass;
+    impl VisitMut for Pass {
+        fn visit_item_struct_mut(&mut self, item: &mut syn::ItemStruct) {
+            gate(&mut item.attrs);
+            syn::visit_mut::visit_item_struct_mut(self, item);
+        }
+        fn visit_item_enum_mut(&mut self, item: &mut syn::ItemEnum) {
+            gate(&mut item.attrs);
+            syn::visit_mut::visit_item_enum_mut(self, item);
+        }
+        // typify writes some `impl JsonSchema` by hand (constrained newtypes).
+        fn visit_item_impl_mut(&mut self, item: &mut syn::ItemImpl) {
+            let implements_schema = item.trait_.as_ref().is_some_and(|(_, path, _)| {
+                path.segments
+                    .last()
+                    .is_some_and(|s| s.ident == "JsonSchema")
+            });
+            if implements_schema {
+                item.attrs
+                    .push(syn::parse_quote!(#[cfg(feature = "schemars")]));
+            }
+            syn::visit_mut::visit_item_impl_mut(self, item);
+        }
+    }
+    Pass.visit_file_mut(file);
 }
 
 /// The success type of an operation as the generated code names it.

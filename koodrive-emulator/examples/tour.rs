@@ -35,7 +35,7 @@ async fn connect() -> Result<(Client, String, Option<Emulator>)> {
             .map_err(|_| "KOODRIVE_CONTAINER_ID is not set")?;
         let session = std::env::var("KOODRIVE_SESSION_ID").ok();
         let client = Client::builder(base)
-            .user_token(token, session)
+            .user_token(token, session.as_deref())
             .auto_refresh(true)
             .build()?;
         return Ok((client, container, None));
@@ -61,7 +61,7 @@ async fn connect() -> Result<(Client, String, Option<Emulator>)> {
     let client = Client::builder(emulator.base_url())
         .user_token(
             session.access_token.ok_or("no accessToken")?,
-            session.session_id,
+            session.session_id.as_deref(),
         )
         .auto_refresh(true)
         .build()?;

@@ -433,7 +433,7 @@ async fn retries_are_bounded() {
     assert_eq!(requests(&server).await.len(), 3);
     // Off means one attempt.
     let client = Client::builder(server.uri())
-        .user_token("t", None::<&str>)
+        .user_token("t", None)
         .retry(RetryPolicy::disabled())
         .build()
         .unwrap();
@@ -467,7 +467,7 @@ async fn a_connection_failure_is_a_transport_error_after_retries() {
         .unwrap()
         .port();
     let client = Client::builder(format!("http://127.0.0.1:{port}"))
-        .user_token("t", None::<&str>)
+        .user_token("t", None)
         .retry(fast_retries())
         .build()
         .unwrap();
@@ -613,7 +613,7 @@ async fn language_and_shared_folder_headers() {
         .mount(&server)
         .await;
     let client = Client::builder(server.uri())
-        .user_token("t", None::<&str>)
+        .user_token("t", None)
         .language("zh-CN")
         .build()
         .unwrap();
@@ -931,7 +931,7 @@ async fn a_slow_server_is_a_timeout() {
         .mount(&server)
         .await;
     let client = Client::builder(server.uri())
-        .user_token("t", None::<&str>)
+        .user_token("t", None)
         .timeout(Some(Duration::from_millis(100)))
         .retry(RetryPolicy::disabled())
         .build()

@@ -35,7 +35,7 @@ fn client(server: &MockServer) -> Client {
         max_backoff: std::time::Duration::from_millis(5),
     };
     Client::builder(server.uri())
-        .user_token("Bearer tok", None::<&str>)
+        .user_token("Bearer tok", None)
         .retry(retry)
         .build()
         .unwrap()

@@ -27,7 +27,7 @@ pub fn builder_with_token(
     access_token: String,
     session_id: Option<String>,
 ) -> ClientBuilder {
-    Client::builder(emulator.base_url()).user_token(access_token, session_id)
+    Client::builder(emulator.base_url()).user_token(access_token, session_id.as_deref())
 }
 
 /// A builder for a client signed in with a session issued by the emulator.
