@@ -13,7 +13,7 @@ use crate::emulator::Remote;
 use crate::{Result, heading, median, mib, peak_rss, reset_peak_rss, rss, scratch, secs};
 
 /// Upload runs of each side (interleaved).
-const RUNS: usize = 3;
+const RUNS: usize = 5;
 /// Download runs of each side (interleaved; each is short, so more of them).
 const DOWNLOAD_RUNS: usize = 9;
 
@@ -32,6 +32,20 @@ struct Phase {
     name: &'static str,
     times: Vec<Duration>,
     peak: u64,
+    /// The client process's CPU time (user + system) of each run.
+    cpu: Vec<Duration>,
+}
+
+/// This process's CPU time so far (user + system), from `/proc/self/stat` (Linux).
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name (which is in parentheses and may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 here (0-based: 11, 12).
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // The kernel's USER_HZ is 100 on every Linux architecture Rust targets.
+    Some(Duration::from_millis(ticks * 10))
 }
 
 impl Phase {
@@ -40,6 +54,7 @@ impl Phase {
             name,
             times: vec![],
             peak: 0,
+            cpu: vec![],
         }
     }
 
@@ -52,8 +67,12 @@ impl Phase {
         reset_peak_rss();
         let before = rss().unwrap_or(0);
         let started = Instant::now();
+        let cpu = cpu_time();
         f().await?;
         self.times.push(started.elapsed());
+        if let (Some(before), Some(after)) = (cpu, cpu_time()) {
+            self.cpu.push(after.saturating_sub(before));
+        }
         let peak = peak_rss().unwrap_or(0);
         self.peak = self.peak.max(peak.saturating_sub(before));
         Ok(())
@@ -62,8 +81,13 @@ impl Phase {
     fn report(&mut self, bytes: u64) -> f64 {
         let m = median(&mut self.times);
         let rate = bytes as f64 / 1048576.0 / m.as_secs_f64();
+        let cpu = if self.cpu.is_empty() {
+            "?".to_owned()
+        } else {
+            secs(median(&mut self.cpu))
+        };
         println!(
-            "  {:<44} median {} = {:>7.1} MiB/s; peak RSS above the start +{}",
+            "  {:<44} median {} = {:>7.1} MiB/s; client CPU {cpu}; peak RSS above the start +{}",
             self.name,
             secs(m),
             rate,
