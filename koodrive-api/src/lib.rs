@@ -53,6 +53,11 @@
 //! DELETE, and POSTs the spec marks `x-koodrive-idempotent`). createFile, createShare,
 //! createJob and every other non-idempotent POST are sent once.
 //!
+//! ## Cargo features
+//! `rustls` (default: rustls with aws-lc-rs, as reqwest's default), `rustls-ring`,
+//! `native-tls`, and `schemars` (`JsonSchema` for every generated type). The repository's
+//! `BENCHMARKS.md` measures what each costs to build.
+//!
 //! ## Tracing
 //! Each request runs in a `koodrive.request` span with the operation, method, path template,
 //! status, attempt, duration and trace id. Tokens and secrets are never recorded.

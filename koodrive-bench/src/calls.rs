@@ -249,40 +249,85 @@ where
     Ok(())
 }
 
-/// Figure 2.
-pub fn figure() -> Result<()> {
-    heading("per-call overhead: koodrive-api against hand-written reqwest + serde_json");
+/// Both sides of a duel against one emulator, and what their calls address.
+struct Sides {
+    api: Client,
+    hand: Hand,
+    container: String,
+    /// A folder for getFile to describe.
+    folder: String,
+    /// The user token and session id both sides authenticate with.
+    token: String,
+    session: String,
+}
+
+/// Start the emulator (a child process) and a current-thread runtime, and run `f` on them.
+fn with_sides<F, Fut>(f: F) -> Result<()>
+where
+    F: FnOnce(Sides) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
     let remote = Remote::start()?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    rt.block_on(async {
+    rt.block_on(async { f(Sides::new(&remote).await?).await })
+}
+
+impl Sides {
+    async fn new(remote: &Remote) -> Result<Sides> {
         let api = remote.client()?;
         let hand = Hand::new(&remote.base_url, &remote.access_token)?;
         let container = remote.container_id.clone();
-        let folder = api
-            .create_directory()
-            .body(types::CreateDirectoryRequest {
-                container_id: container.clone(),
-                created_time: None,
-                description: None,
-                edited_time: None,
-                file_name: Some("bench".try_into()?),
-                file_type: Some(types::CreateDirectoryRequestFileType::X10),
-                hidden: None,
-                mime_type: None,
-                parent_folder: vec!["root".into()],
-                rename_mode: None,
-                smart_folder_attr: vec![],
-            })
-            .call()
-            .await?
-            .id
-            .ok_or("createDirectory returned no id")?;
+        let folder = bench_folder(&api, &container).await?;
+        Ok(Sides {
+            api,
+            hand,
+            container,
+            folder,
+            token: remote.access_token.clone(),
+            session: remote.session_id.clone(),
+        })
+    }
+}
+
+/// A folder for getFile to describe (created once per run).
+async fn bench_folder(api: &Client, container: &str) -> Result<String> {
+    Ok(api
+        .create_directory()
+        .body(types::CreateDirectoryRequest {
+            container_id: container.into(),
+            created_time: None,
+            description: None,
+            edited_time: None,
+            file_name: Some("bench".try_into()?),
+            file_type: Some(types::CreateDirectoryRequestFileType::X10),
+            hidden: None,
+            mime_type: None,
+            parent_folder: vec!["root".into()],
+            rename_mode: None,
+            smart_folder_attr: vec![],
+        })
+        .call()
+        .await?
+        .id
+        .ok_or("createDirectory returned no id")?)
+}
+
+/// Figure 2.
+pub fn figure() -> Result<()> {
+    heading("per-call overhead: koodrive-api against hand-written reqwest + serde_json");
+    with_sides(|sides| async move {
+        let Sides {
+            api,
+            hand,
+            container,
+            folder,
+            token,
+            session,
+        } = sides;
 
         // The headers each side sends (the same names, the same values but for the agent).
-        let token = remote.access_token.clone();
-        let session = remote.session_id.clone();
         for (name, reply) in [
             ("getUnreadCount", r#"{"code":0,"count":0}"#),
             ("getFile", r#"{"code":0,"id":"x"}"#),
@@ -353,33 +398,14 @@ pub fn profile(args: &[String]) -> Result<()> {
     if !matches!(side, "api" | "hand") || !matches!(op, "get" | "post") {
         return Err("usage: calls-profile api|hand get|post [N]".into());
     }
-    let remote = Remote::start()?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let api = remote.client()?;
-        let hand = Hand::new(&remote.base_url, &remote.access_token)?;
-        let container = remote.container_id.clone();
-        let folder = api
-            .create_directory()
-            .body(types::CreateDirectoryRequest {
-                container_id: container.clone(),
-                created_time: None,
-                description: None,
-                edited_time: None,
-                file_name: Some("bench".try_into()?),
-                file_type: Some(types::CreateDirectoryRequestFileType::X10),
-                hidden: None,
-                mime_type: None,
-                parent_folder: vec!["root".into()],
-                rename_mode: None,
-                smart_folder_attr: vec![],
-            })
-            .call()
-            .await?
-            .id
-            .ok_or("createDirectory returned no id")?;
+    with_sides(|sides| async move {
+        let Sides {
+            api,
+            hand,
+            container,
+            folder,
+            ..
+        } = sides;
         let started = Instant::now();
         // The 50 warm-up calls are in both runs' counts: the difference cancels them.
         for _ in 0..n + 50 {

@@ -129,8 +129,6 @@ async fn a_20_mib_file_uploads_in_5_mib_parts_surviving_a_failed_part() {
         .await;
 
     let content = data(20 * MIB);
-    let file = std::env::temp_dir().join(format!("koodrive-upload-{}.bin", std::process::id()));
-    std::fs::write(&file, &content).unwrap();
     let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
     let log = seen.clone();
     let options = UploadOptions {
@@ -139,11 +137,9 @@ async fn a_20_mib_file_uploads_in_5_mib_parts_surviving_a_failed_part() {
         progress: Some(Arc::new(move |p| log.lock().unwrap().push(p))),
         ..UploadOptions::default()
     };
-    let outcome = client(&server)
-        .upload_file(&file, target(), options)
+    let outcome = upload_temp_file(&server, "upload", &content, options)
         .await
         .unwrap();
-    std::fs::remove_file(&file).unwrap();
 
     let digest = hex(&sha2::Sha256::digest(&content));
     assert_eq!(outcome.file_id, "F1");
@@ -229,16 +225,26 @@ async fn a_20_mib_file_uploads_in_5_mib_parts_surviving_a_failed_part() {
 async fn an_instant_upload_sends_no_data() {
     let server = MockServer::start().await;
     mount_koodrive(&server, true).await;
-    let file = std::env::temp_dir().join(format!("koodrive-instant-{}.bin", std::process::id()));
-    std::fs::write(&file, data(6 * MIB)).unwrap();
-    let outcome = client(&server)
-        .upload_file(&file, target(), UploadOptions::default())
+    let outcome = upload_temp_file(&server, "instant", &data(6 * MIB), UploadOptions::default())
         .await
         .unwrap();
-    std::fs::remove_file(&file).unwrap();
     assert!(outcome.instant);
     let received = server.received_requests().await.unwrap();
     assert_eq!(received.len(), 1, "only createFile");
+}
+
+/// Write `content` to a temporary file named after `name`, upload it, remove the file.
+async fn upload_temp_file(
+    server: &MockServer,
+    name: &str,
+    content: &[u8],
+    options: UploadOptions,
+) -> Result<koodrive_api::upload::UploadOutcome, Error> {
+    let file = std::env::temp_dir().join(format!("koodrive-{name}-{}.bin", std::process::id()));
+    std::fs::write(&file, content).unwrap();
+    let outcome = client(server).upload_file(&file, target(), options).await;
+    std::fs::remove_file(&file).unwrap();
+    outcome
 }
 
 async fn mount_storage(server: &MockServer) {
@@ -256,22 +262,15 @@ async fn without_instant_upload_a_file_is_read_once_and_each_url_is_asked_for_wh
     mount_koodrive(&server, false).await;
     mount_storage(&server).await;
     let content = data(12 * MIB + 3);
-    let file = std::env::temp_dir().join(format!("koodrive-onepass-{}.bin", std::process::id()));
-    std::fs::write(&file, &content).unwrap();
-    let outcome = client(&server)
-        .upload_file(
-            &file,
-            target(),
-            UploadOptions {
-                part_size: 5 * MIB as u64,
-                concurrency: 2,
-                instant_upload: false,
-                ..UploadOptions::default()
-            },
-        )
+    let options = UploadOptions {
+        part_size: 5 * MIB as u64,
+        concurrency: 2,
+        instant_upload: false,
+        ..UploadOptions::default()
+    };
+    let outcome = upload_temp_file(&server, "onepass", &content, options)
         .await
         .unwrap();
-    std::fs::remove_file(&file).unwrap();
     let digest = hex(&sha2::Sha256::digest(&content));
     assert_eq!(
         (outcome.parts, outcome.sha256.as_str()),
@@ -328,21 +327,14 @@ async fn many_parts_are_announced_in_batches_of_eight() {
     mount_storage(&server).await;
     // 11 parts of 5 MiB (the last one 64 bytes): batches of 8 and 3.
     let content = data(10 * 5 * MIB + 64);
-    let file = std::env::temp_dir().join(format!("koodrive-batches-{}.bin", std::process::id()));
-    std::fs::write(&file, &content).unwrap();
-    let outcome = client(&server)
-        .upload_file(
-            &file,
-            target(),
-            UploadOptions {
-                part_size: 5 * MIB as u64,
-                concurrency: 3,
-                ..UploadOptions::default()
-            },
-        )
+    let options = UploadOptions {
+        part_size: 5 * MIB as u64,
+        concurrency: 3,
+        ..UploadOptions::default()
+    };
+    let outcome = upload_temp_file(&server, "batches", &content, options)
         .await
         .unwrap();
-    std::fs::remove_file(&file).unwrap();
     assert_eq!(outcome.parts, 11);
     let received = server.received_requests().await.unwrap();
     let batches: Vec<Vec<u64>> = received
