@@ -288,12 +288,22 @@ struct FileDigest {
     stamp: Stamp,
 }
 
+/// An I/O error on a file, naming the file.
+fn file_error(path: &Path, e: std::io::Error) -> Error {
+    io_error(std::io::Error::new(
+        e.kind(),
+        format!("{}: {e}", path.display()),
+    ))
+}
+
 /// The hash pass (blocking): the digest, the hash of the first KiB and every part's
-/// `hashCtx`, in one read of the file.
-fn digest_file(path: &Path, part_size: u64) -> Result<FileDigest, Error> {
+/// `hashCtx`, in one read of `file` from its start (`path` names it in errors). Leaves the
+/// file positioned at its start again, for the upload.
+fn digest_file(file: &mut std::fs::File, path: &Path, part_size: u64) -> Result<FileDigest, Error> {
     use sha2::Digest;
-    let mut file = std::fs::File::open(path).map_err(io_error)?;
-    let stamp = Stamp::of(&file).map_err(io_error)?;
+    use std::io::Seek;
+    let fail = |e| file_error(path, e);
+    let stamp = Stamp::of(file).map_err(fail)?;
     let mut state = Sha256State::default();
     let mut contexts = vec![state.state];
     let mut first_kib = Vec::with_capacity(1024);
@@ -303,7 +313,7 @@ fn digest_file(path: &Path, part_size: u64) -> Result<FileDigest, Error> {
         // Stop at each part boundary to record the state there.
         let to_boundary = part_size - offset % part_size;
         let want = (chunk.len() as u64).min(to_boundary) as usize;
-        let n = file.read(&mut chunk[..want]).map_err(io_error)?;
+        let n = file.read(&mut chunk[..want]).map_err(fail)?;
         if n == 0 {
             break;
         }
@@ -317,12 +327,13 @@ fn digest_file(path: &Path, part_size: u64) -> Result<FileDigest, Error> {
             contexts.push(state.context().expect("parts are multiples of 64 bytes"));
         }
     }
-    if Stamp::of(&file).map_err(io_error)? != stamp || offset != stamp.0 {
+    if Stamp::of(file).map_err(fail)? != stamp || offset != stamp.0 {
         return Err(invalid(
             "upload",
             format!("{} changed while it was being hashed", path.display()),
         ));
     }
+    file.rewind().map_err(fail)?;
     Ok(FileDigest {
         sha256: state.finish_hex(),
         pre_hash: hex(&sha2::Sha256::digest(&first_kib)),
@@ -385,14 +396,16 @@ impl PartSource for FileSource {
         .await
         .map_err(std::io::Error::other)?;
         self.file = Some(file);
-        result.map(Bytes::from)
+        result
+            .map(Bytes::from)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
     }
 
     async fn check_unchanged(&mut self) -> Result<(), Error> {
         let (Some(file), Some(stamp)) = (&self.file, self.stamp) else {
             return Ok(());
         };
-        if Stamp::of(file).map_err(io_error)? != stamp {
+        if Stamp::of(file).map_err(|e| file_error(&self.path, e))? != stamp {
             return Err(invalid(
                 "completeFile",
                 format!(
@@ -523,24 +536,27 @@ impl Client {
         options: UploadOptions,
     ) -> Result<UploadOutcome, Error> {
         check_part_size(options.part_size)?;
+        // One handle for the hash pass and the parts (blocking I/O on a blocking thread).
+        let (part_size, instant) = (options.part_size, options.instant_upload);
         let owned = path.to_path_buf();
-        let (digest, file) = if options.instant_upload {
-            let part_size = options.part_size;
-            let digest = tokio::task::spawn_blocking(move || digest_file(&owned, part_size))
-                .await
-                .map_err(task_failed)??;
-            (Some(digest), path.to_path_buf())
-        } else {
-            (None, owned)
-        };
-        let handle = std::fs::File::open(&file).map_err(io_error)?;
+        let (path, file, digest) = tokio::task::spawn_blocking(move || {
+            let mut file = std::fs::File::open(&owned).map_err(|e| file_error(&owned, e))?;
+            let digest = if instant {
+                Some(digest_file(&mut file, &owned, part_size)?)
+            } else {
+                None
+            };
+            Ok::<_, Error>((owned, file, digest))
+        })
+        .await
+        .map_err(task_failed)??;
         let length = match &digest {
             Some(d) => d.stamp.0,
-            None => handle.metadata().map_err(io_error)?.len(),
+            None => file.metadata().map_err(|e| file_error(&path, e))?.len(),
         };
         let source = FileSource {
-            path: file,
-            file: Some(handle),
+            path,
+            file: Some(file),
             stamp: digest.as_ref().map(|d| d.stamp),
         };
         self.upload_inner(source, length, target, options, digest)
@@ -825,7 +841,11 @@ mod tests {
         let data: Vec<u8> = (0..(2 * part + 100)).map(|i| (i % 253) as u8).collect();
         let path = std::env::temp_dir().join(format!("koodrive-digest-{}.bin", std::process::id()));
         std::fs::write(&path, &data).unwrap();
-        let d = digest_file(&path, part).unwrap();
+        let mut file = std::fs::File::open(&path).unwrap();
+        let d = digest_file(&mut file, &path, part).unwrap();
+        let mut rest = Vec::new();
+        file.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, data, "the file is read again from its start");
         std::fs::remove_file(&path).unwrap();
         assert_eq!(d.sha256, hex(&sha2::Sha256::digest(&data)));
         assert_eq!(d.pre_hash, hex(&sha2::Sha256::digest(&data[..1024])));

@@ -305,6 +305,28 @@ async fn a_wrong_sha256_or_a_missing_part_fails_the_integrity_check() {
         part_size: size as i64,
         upload_url: None,
     };
+    let upload_urls = |file_id: &str, multi_parts| {
+        let request = client.get_upload_urls().body(types::GetUploadUrlsRequest {
+            file_id: file_id.into(),
+            multi_parts,
+        });
+        async move { request.call().await.unwrap() }
+    };
+    // completeFile refuses the file with the integrity code (HTTP 400).
+    let assert_integrity_failure = |file_id: String| {
+        let request = client.complete_file().body(types::CompleteFileRequest {
+            file_id,
+            sha256: None,
+        });
+        async move {
+            let err = request.call().await.unwrap_err();
+            assert_eq!(
+                api_error(&err),
+                (400, Some(ErrorCode::FileIntegrityCheckFailed)),
+                "{err}"
+            );
+        }
+    };
 
     // A wrong SHA-256.
     let data = test_data(1000);
@@ -313,15 +335,7 @@ async fn a_wrong_sha256_or_a_missing_part_fails_the_integrity_check() {
         .await
         .unwrap();
     let file_id = created.file_id.unwrap();
-    let urls = client
-        .get_upload_urls()
-        .body(types::GetUploadUrlsRequest {
-            file_id: file_id.clone(),
-            multi_parts: vec![part(1, 1000)],
-        })
-        .call()
-        .await
-        .unwrap();
+    let urls = upload_urls(&file_id, vec![part(1, 1000)]).await;
     let url = urls.multi_parts[0].upload_url.clone().unwrap();
     assert!(
         url.starts_with(&format!(
@@ -332,52 +346,18 @@ async fn a_wrong_sha256_or_a_missing_part_fails_the_integrity_check() {
     );
     let put = http.put(&url).body(data.clone()).send().await.unwrap();
     assert!(put.status().is_success());
-    let err = client
-        .complete_file()
-        .body(types::CompleteFileRequest {
-            file_id: file_id.clone(),
-            sha256: None,
-        })
-        .call()
-        .await
-        .unwrap_err();
-    assert_eq!(
-        api_error(&err),
-        (400, Some(ErrorCode::FileIntegrityCheckFailed)),
-        "{err}"
-    );
+    assert_integrity_failure(file_id).await;
 
     // A missing part.
     let created = create("b.bin", None, 2000).call().await.unwrap();
     let file_id = created.file_id.unwrap();
-    let urls = client
-        .get_upload_urls()
-        .body(types::GetUploadUrlsRequest {
-            file_id: file_id.clone(),
-            multi_parts: vec![part(1, 1000), part(2, 1000)],
-        })
-        .call()
-        .await
-        .unwrap();
+    let urls = upload_urls(&file_id, vec![part(1, 1000), part(2, 1000)]).await;
     http.put(urls.multi_parts[1].upload_url.clone().unwrap())
         .body(data.clone())
         .send()
         .await
         .unwrap();
-    let err = client
-        .complete_file()
-        .body(types::CompleteFileRequest {
-            file_id: file_id.clone(),
-            sha256: None,
-        })
-        .call()
-        .await
-        .unwrap_err();
-    assert_eq!(
-        api_error(&err),
-        (400, Some(ErrorCode::FileIntegrityCheckFailed)),
-        "{err}"
-    );
+    assert_integrity_failure(file_id).await;
     assert_eq!(emulator.node_count(), 0, "no file was completed");
 }
 

@@ -483,6 +483,27 @@ async fn a_reader_uploads_in_one_pass_and_a_part_that_keeps_failing_fails_the_up
 }
 
 #[tokio::test]
+async fn a_missing_file_is_named_and_nothing_is_sent() {
+    let server = MockServer::start().await;
+    let missing = std::env::temp_dir().join("koodrive-no-such-file.bin");
+    for instant_upload in [true, false] {
+        let options = UploadOptions {
+            instant_upload,
+            ..UploadOptions::default()
+        };
+        let err = client(&server)
+            .upload_file(&missing, target(), options)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidRequest { reason, .. } if reason.contains("koodrive-no-such-file.bin")),
+            "{err:?}"
+        );
+    }
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn bad_part_sizes_are_refused() {
     let server = MockServer::start().await;
     for size in [1024, 5 * MIB as u64 + 1] {
